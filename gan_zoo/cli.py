@@ -1,0 +1,259 @@
+"""The `gan-zoo` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import click
+import torch
+
+from gan_zoo.checkpoint import load_model, read_checkpoint
+from gan_zoo.datasets import LoadedDataset, open_dataset
+from gan_zoo.errors import UserError
+from gan_zoo.family import apply_overrides, config_to_json
+from gan_zoo.files import atomic_write_bytes, atomic_write_json, versions
+from gan_zoo.harness.modes import mode_coverage
+from gan_zoo.plots import write_samples_png
+from gan_zoo.registry import registry
+from gan_zoo.training import resolve_device, run
+
+DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+                      help="Where to compute; auto picks CUDA when present.")
+DATA_ROOT = click.option("--data-root", type=click.Path(path_type=Path), default=None,
+                         help="Folder with the data set's files (default: $GAN_ZOO_DATA/NAME or ./data/NAME).")
+
+
+class Group(click.Group):
+    """Turns UserError (and, without --debug, any error) into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            click.echo(f"gan-zoo: error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("gan-zoo: interrupted; checkpoints and results written so far are kept", err=True)
+            sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"gan-zoo: internal error: {type(exc).__name__}: {exc} (rerun with --debug for the "
+                       f"traceback)", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Group)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="gan-zoo")
+@click.pass_context
+def main(ctx, debug):
+    """gan-zoo: a pluggable GAN zoo with an adversarial evaluation harness.
+
+    \b
+    Example:
+      gan-zoo train vanilla --dataset ring8 --out runs/ring8
+      gan-zoo sample runs/ring8/model.safetensors -n 2500 --out runs/ring8/samples.png
+    """
+    ctx.obj = {"debug": debug}
+
+
+def _print_table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins(as_json):
+    """List installed plugins, their versions, what they register, and any load errors.
+
+    \b
+    Example:
+      gan-zoo plugins --json
+    """
+    found = [p.to_json() for p in registry().plugins]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    rows = [[p["name"], p["distribution"], p["version"],
+             f"ERROR: {p['error']}" if p["error"] else
+             "; ".join(f"{k}: {', '.join(v)}" for k, v in p["registers"].items() if v)] for p in found]
+    _print_table(rows, ["plugin", "distribution", "version", "registers"])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def families(as_json):
+    """List the registered families.
+
+    \b
+    Example:
+      gan-zoo families --json
+    """
+    reg = registry()
+    found = [{**cls.summary(), "plugin": reg.plugin_of("families", name).label}
+             for name, cls in sorted(reg.families.items())]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    _print_table([[f["name"], f["kind"], "+".join(f["players"]), f["plugin"], f["description"]] for f in found],
+                 ["family", "kind", "players", "plugin", "description"])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def datasets(as_json):
+    """List the registered data sets (and the files the file-backed ones expect).
+
+    \b
+    Example:
+      gan-zoo datasets
+    """
+    reg = registry()
+    found = [{**source.summary(), "plugin": reg.plugin_of("datasets", name).label}
+             for name, source in sorted(reg.datasets.items())]
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    _print_table([[d["name"], d["plugin"], d["description"] + (f" [files: {d['files']}]" if d["files"] else "")]
+                  for d in found], ["dataset", "plugin", "description"])
+
+
+def _open(name: str, seed: int, root: Path | None) -> LoadedDataset:
+    return open_dataset(registry().dataset(name), seed=seed, root=root)
+
+
+def _known_modes(data: LoadedDataset, model, n: int, seed: int) -> dict | None:
+    if data.heldout.modes is None:
+        return None
+    return mode_coverage(model.sample(n, seed=seed), data.heldout.modes, data.heldout.mode_std)
+
+
+@main.command()
+@click.argument("family")
+@click.option("--dataset", "dataset_name", required=True, help="A registered data set (see `gan-zoo datasets`).")
+@click.option("--steps", type=click.IntRange(min=0), default=None,
+              help="Training steps (default: the family's own default).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@DEVICE
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: runs/FAMILY-DATASET-seedS).")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a config setting.")
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True)
+@DATA_ROOT
+def train(family, dataset_name, steps, seed, device, out, assignments, checkpoint_every, data_root):
+    """Train (or construct) FAMILY on a data set; writes OUT/model.safetensors and OUT/run.json.
+
+    Running the same command again resumes an interrupted run from its last checkpoint.
+
+    \b
+    Example:
+      gan-zoo train vanilla --dataset ring8 --steps 3000 --set lr=5e-4 --out runs/ring8
+    """
+    reg = registry()
+    family_cls = reg.family(family)
+    config = apply_overrides(family_cls.Config(), assignments)
+    steps = family_cls.default_steps if steps is None else steps
+    data = _open(dataset_name, seed, data_root)
+    out = out or Path("runs") / f"{family}-{dataset_name}-seed{seed}"
+    torch_device = resolve_device(device)
+    torch.manual_seed(seed)
+    result = run(reg, family, config, data, out=out, seed=seed, steps=steps, device=torch_device,
+                 checkpoint_every=checkpoint_every)
+    if result.resumed_from:
+        click.echo(f"resumed from step {result.resumed_from}", err=True)
+    record = {"family": family, "plugin": reg.plugin_of("families", family).label, "dataset": data.to_json(),
+              "seed": seed, "steps": result.step, "config": json.loads(config_to_json(config)),
+              "device": str(torch_device), "checkpoint": str(result.checkpoint),
+              "seconds": round(result.seconds, 3), "versions": versions(),
+              "modes": _known_modes(data, result.model, 2500, seed)}
+    atomic_write_json(out / "run.json", record)
+    click.echo(f"checkpoint: {result.checkpoint}")
+    if record["modes"]:
+        m = record["modes"]
+        click.echo(f"modes captured: {m['modes_captured']}/{m['n_modes']}  high quality: "
+                   f"{m['high_quality_fraction']:.1%}  reverse KL: {m['reverse_kl']}")
+
+
+@main.command()
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("-n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="How many samples.")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="FILE.png (image grid, or scatter for 2-D data) or FILE.safetensors (the samples).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@DEVICE
+def sample(checkpoint, n, out, seed, device):
+    """Draw N samples from a checkpoint into a PNG or a .safetensors file.
+
+    \b
+    Example:
+      gan-zoo sample runs/ring8/model.safetensors -n 2500 --out samples.png
+    """
+    if out.suffix not in (".png", ".safetensors"):
+        raise UserError(f"--out {out}: write a .png (picture) or a .safetensors (the samples)")
+    ckpt = read_checkpoint(checkpoint)
+    model = load_model(ckpt, registry(), resolve_device(device))
+    samples = model.sample(n, seed=seed)
+    meta = ckpt.metadata
+    if out.suffix == ".png":
+        title = f"{meta['family']} on {meta['dataset'].get('name')}, step {meta['step']}"
+        write_samples_png(out, samples, title)
+    else:
+        from safetensors.torch import save
+
+        atomic_write_bytes(out, save({"samples": samples.contiguous()}, metadata={
+            "family": meta["family"], "checkpoint": str(checkpoint), "seed": str(seed)}))
+    click.echo(f"wrote {n} samples to {out}")
+
+
+@main.command(name="eval")
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("--metrics", default="modes", show_default=True, help="Comma-separated: modes.")
+@click.option("-n", "n", type=click.IntRange(min=1), default=2500, show_default=True,
+              help="Samples for mode coverage (PacGAN used 2500).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write the record here.")
+@DEVICE
+@DATA_ROOT
+def evaluate(checkpoint, metrics, n, seed, json_out, device, data_root):
+    """Measure a checkpoint against its data set.
+
+    \b
+    Example:
+      gan-zoo eval runs/ring8/model.safetensors --json runs/ring8/eval.json
+    """
+    wanted = [m.strip() for m in metrics.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - {"modes"})
+    if unknown:
+        raise UserError(f"--metrics: unknown metric {unknown[0]!r}; available: modes")
+    ckpt = read_checkpoint(checkpoint)
+    meta = ckpt.metadata
+    model = load_model(ckpt, registry(), resolve_device(device))
+    data = _open(meta["dataset"]["name"], meta["dataset"].get("split_seed", 0), data_root)
+    if data.fingerprint != meta["dataset"].get("fingerprint"):
+        raise UserError(f"{checkpoint}: trained on data with fingerprint {meta['dataset'].get('fingerprint')} "
+                        f"but {data.name} now has {data.fingerprint}; point --data-root at the same files")
+    started = time.perf_counter()
+    results = {}
+    if "modes" in wanted:
+        results["modes"] = _known_modes(data, model, n, seed)
+        if results["modes"] is None:
+            click.echo(f"modes: skipped, {data.name} has no known modes", err=True)
+    record = {"family": meta["family"], "plugin": meta["plugin"], "dataset": data.to_json(), "seed": seed,
+              "config": meta["config"], "checkpoint": str(checkpoint), "step": meta["step"],
+              "metrics": results, "timings": {"total_seconds": round(time.perf_counter() - started, 3)},
+              "versions": versions()}
+    if json_out:
+        atomic_write_json(json_out, record)
+    click.echo(json.dumps(results, indent=2))
+

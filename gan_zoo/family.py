@@ -1,0 +1,163 @@
+"""The family contract: a family is a GanModel subclass, registered by a plugin.
+
+A family declares, as class attributes:
+  name         what the CLI calls it
+  description  one line
+  kind         "trained" (fit by the shared training loop) or "constructed" (built from data, no training)
+  players      the players it has: ("generator", "discriminator"), plus "encoder" for encoder-decoder GANs
+  Config       a dataclass whose every field has a default
+  default_steps  training steps when the user gives none (trained families)
+
+Built with (config, spec), a model can `sample(n, seed)`, `encode(x)` when it has an encoder, and is saved and
+loaded as a checkpoint (gan_zoo.checkpoint). Trained families implement `configure_optimizers` and
+`training_step`; their Config has a `batch_size`. Constructed families implement `construct`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import typing
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from gan_zoo.errors import UserError
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a family needs to know about the data to build its players."""
+
+    shape: tuple[int, ...]  # one item: (d,) for vectors, (C, H, W) for images
+    latent_dim: int  # the data set's suggested latent size; a family's config may override it
+    num_classes: int | None = None  # labels, where the data has them
+    bounded: bool = False  # True: items lie in [-1, 1] (images), so generators end in tanh
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.shape) == 3
+
+    @property
+    def dim(self) -> int:
+        return math.prod(self.shape)
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> DataSpec:
+        return cls(**{**data, "shape": tuple(data["shape"])})
+
+
+class GanModel(nn.Module):
+    name: ClassVar[str]
+    description: ClassVar[str]
+    kind: ClassVar[str] = "trained"
+    players: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
+    Config: ClassVar[type]
+    default_steps: ClassVar[int] = 0  # training steps when the user gives none
+
+    def __init__(self, config, spec: DataSpec):
+        super().__init__()
+        self.config = config
+        self.spec = spec
+
+    @property
+    def latent_dim(self) -> int:
+        return getattr(self.config, "latent_dim", 0) or self.spec.latent_dim
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters(), torch.empty(0)).device
+
+    # -- sampling -------------------------------------------------------------------------------------------
+    def sample_latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Latent codes on the CPU, so that a seed gives the same samples on every device."""
+        return torch.randn(n, self.latent_dim, generator=generator)
+
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, batch_size: int = 4096) -> torch.Tensor:
+        """n items of shape spec.shape as float32 on the CPU; the same seed gives the same items."""
+        was_training = self.training
+        self.eval()
+        z = self.sample_latent(n, torch.Generator().manual_seed(seed))
+        out = torch.cat([self.generate(chunk.to(self.device)).float().cpu()
+                         for chunk in z.split(batch_size)]) if n else torch.empty(0, *self.spec.shape)
+        self.train(was_training)
+        return out.reshape(n, *self.spec.shape)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise UserError(f"family {self.name!r} has no encoder")
+
+    # -- trained families -----------------------------------------------------------------------------------
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def training_step(self, real: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer]) -> dict:
+        """One step of the game on a batch of real items; returns the losses as floats."""
+        raise NotImplementedError
+
+    # -- constructed families -------------------------------------------------------------------------------
+    def construct(self, train: torch.Tensor, seed: int) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def summary(cls) -> dict:
+        return {"name": cls.name, "description": cls.description, "kind": cls.kind,
+                "players": list(cls.players), "config": dataclasses.asdict(cls.Config())}
+
+
+# -- configs -------------------------------------------------------------------------------------------------
+
+def config_to_json(config) -> str:
+    return json.dumps(dataclasses.asdict(config), sort_keys=True)
+
+
+def config_from_dict(config_cls: type, values: dict):
+    """A config from JSON values, rejecting unknown keys (they would be silently ignored otherwise)."""
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise UserError(f"unknown config key {unknown[0]!r} for {config_cls.__name__}; "
+                        f"known: {', '.join(sorted(names))}")
+    return config_cls(**values)
+
+
+def apply_overrides(config, assignments: typing.Iterable[str]):
+    """Apply `key=value` strings (from --set) to a config, parsing each value by the field's type."""
+    hints = typing.get_type_hints(type(config))
+    changes = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        key = key.strip()
+        if not sep:
+            raise UserError(f"--set {assignment!r}: expected key=value, e.g. --set lr=1e-4")
+        if key not in hints:
+            near = difflib.get_close_matches(key, list(hints), n=1)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise UserError(f"--set {key}: no such setting; {hint}settings: {', '.join(hints)}")
+        changes[key] = _parse_value(key, text.strip(), hints[key])
+    return dataclasses.replace(config, **changes)
+
+
+def _parse_value(key: str, text: str, hint):
+    target = hint if hint in (int, float, bool, str) else next(
+        (t for t in typing.get_args(hint) if t in (int, float, bool, str)), str)
+    if text.lower() in ("none", "null") and type(None) in typing.get_args(hint):
+        return None
+    try:
+        if target is bool:
+            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return text.lower() in ("true", "1", "yes")
+        return target(text)
+    except ValueError:
+        raise UserError(f"--set {key}={text}: {key} takes a {target.__name__}") from None

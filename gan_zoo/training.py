@@ -1,0 +1,120 @@
+"""The training loop shared by every trained family, and the one way a run (trained or constructed) is made.
+
+Each step seeds its own randomness from (seed, step), so a run resumed from a checkpoint at step k continues
+exactly as the uninterrupted run would have: nothing but the weights and optimizer state needs saving.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from gan_zoo.checkpoint import Checkpoint, load_model, read_checkpoint, restore_optimizers, save_checkpoint
+from gan_zoo.datasets import LoadedDataset
+from gan_zoo.errors import Diverged, UserError
+from gan_zoo.family import GanModel, config_to_json
+from gan_zoo.registry import Registry
+
+CHECKPOINT_NAME = "model.safetensors"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA device is available here; use --device cpu or auto")
+    return torch.device(name)
+
+
+def step_seed(seed: int, step: int) -> int:
+    return (seed * 1_000_003 + step) % 2**63
+
+
+@dataclass
+class RunResult:
+    model: GanModel
+    checkpoint: Path
+    step: int
+    resumed_from: int  # 0 for a fresh run
+    seconds: float
+
+
+def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, out: Path, seed: int,
+        steps: int, device: torch.device, checkpoint_every: int = 500, progress: bool = True) -> RunResult:
+    """Train (or construct) a family on a data set, writing out/model.safetensors; resumes a matching run."""
+    family = registry.family(family_name)
+    path = Path(out) / CHECKPOINT_NAME
+    plugin = registry.plugin_of("families", family_name).to_json()
+    save = dict(plugin={k: plugin[k] for k in ("name", "distribution", "version")},
+                dataset=data.to_json(), seed=seed)
+    previous = _previous_run(path, family_name, config, data, seed)
+    started = time.perf_counter()
+
+    if family.kind == "constructed":
+        if previous is not None:
+            return RunResult(load_model(previous, registry, device), path, 0, 0, 0.0)
+        torch.manual_seed(seed)
+        model = family(config, data.spec).to(device)
+        model.construct(data.train.x.to(device), seed)
+        save_checkpoint(path, model, step=0, **save)
+        return RunResult(model, path, 0, 0, time.perf_counter() - started)
+
+    model = load_model(previous, registry, device) if previous else family(config, data.spec).to(device)
+    optimizers = model.configure_optimizers()
+    start = 0
+    if previous is not None:
+        restore_optimizers(previous, optimizers)
+        start = previous.step
+    model.train()
+    last_saved = start if previous is not None else None
+    real_items = data.train.x.to(device)
+    bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress or None,
+               desc=f"{family_name} on {data.name}", unit="step", leave=False)
+    for step in bar:
+        torch.manual_seed(step_seed(seed, step))
+        index = torch.randint(len(real_items), (config.batch_size,)).to(device)
+        losses = model.training_step(real_items[index], optimizers)
+        if not all(math.isfinite(v) for v in losses.values()) or not _finite(model):
+            kept = (f"kept the last good checkpoint {path} (step {last_saved})" if last_saved is not None
+                    else "no checkpoint had been written yet")
+            raise Diverged(f"diverged at step {step + 1} (losses {_fmt(losses)}); {kept}; "
+                           f"try a lower learning rate with --set lr=...")
+        if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
+            save_checkpoint(path, model, step=step + 1, optimizers=optimizers, **save)
+            last_saved = step + 1
+        if step % 50 == 0:
+            bar.set_postfix_str(_fmt(losses), refresh=False)
+    return RunResult(model, path, max(steps, start), start, time.perf_counter() - started)
+
+
+def _previous_run(path: Path, family_name: str, config, data: LoadedDataset, seed: int) -> Checkpoint | None:
+    """The checkpoint to resume from, or None; a checkpoint of a different run is never overwritten."""
+    if not path.exists():
+        return None
+    previous = read_checkpoint(path)
+    meta = previous.metadata
+    same = (meta["family"] == family_name and meta["config"] == _json(config) and meta["seed"] == seed
+            and meta["dataset"].get("fingerprint") == data.fingerprint
+            and meta["dataset"].get("split_seed") == data.seed)
+    if not same:
+        raise UserError(f"{path} holds a different run ({meta['family']} on {meta['dataset'].get('name')}, "
+                        f"seed {meta['seed']}, or another config); choose another --out or remove that file")
+    return previous
+
+
+def _json(config) -> dict:
+    return json.loads(config_to_json(config))
+
+
+def _finite(model: torch.nn.Module) -> bool:
+    return all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def _fmt(losses: dict) -> str:
+    return " ".join(f"{k}={v:.4g}" for k, v in losses.items())

@@ -1,0 +1,1 @@
+"""Evaluation metrics: what the harness measures about a generator."""
