@@ -9,7 +9,6 @@ import traceback
 from pathlib import Path
 
 import click
-import torch
 
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, open_dataset
@@ -167,7 +166,6 @@ def train(family, dataset_name, steps, seed, device, out, assignments, checkpoin
     data = _open(dataset_name, seed, data_root)
     out = out or Path("runs") / f"{family}-{dataset_name}-seed{seed}"
     torch_device = resolve_device(device)
-    torch.manual_seed(seed)
     result = run(reg, family, config, data, out=out, seed=seed, steps=steps, device=torch_device,
                  checkpoint_every=checkpoint_every)
     if result.resumed_from:

@@ -65,7 +65,7 @@ class Registry:
         items = getattr(self, kind)
         if name in items:
             return items[name]
-        singular = kind[:-1]
+        singular = {"families": "family", "datasets": "dataset", "discriminators": "discriminator"}[kind]
         near = difflib.get_close_matches(name, list(items), n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(repr(n) for n in near)}? " if near else ""
         loaded = ", ".join(p.label for p in self.plugins if p.error is None) or "none"
@@ -97,9 +97,15 @@ def load_registry() -> Registry:
         plugin = Plugin(ep.name, dist.name if dist else "?", dist.version if dist else "?")
         plugins[ep.name] = plugin
         try:
-            manager.register(ep.load(), name=ep.name)
+            module = ep.load()
+            manager.register(module, name=ep.name)
         except Exception as exc:  # a plugin's own bug: record it, keep the rest working
             plugin.error = f"{type(exc).__name__}: {exc}"
+            continue
+        unknown = [caller.name for caller in manager.get_hookcallers(module) or [] if caller.spec is None]
+        if unknown:  # pluggy accepts a misspelt hook silently; say so instead of ignoring the plugin's work
+            manager.unregister(module)
+            plugin.error = f"unknown hook {unknown[0]}; the hooks are {', '.join('register_' + k for k in KINDS)}"
 
     registry = Registry(list(plugins.values()), {}, {}, {}, {})
     for kind in KINDS:
@@ -126,7 +132,7 @@ def _collect(registry: Registry, kind: str, plugin: Plugin, hook) -> None:
     for item in found:
         if item.name in items:
             other = registry.provider[(kind, item.name)]
-            raise UserError(f"{kind[:-1]} {item.name!r} is registered by two plugins: {other.label} and "
+            raise UserError(f"{kind} entry {item.name!r} is registered by two plugins: {other.label} and "
                             f"{plugin.label}; uninstall one, or choose with GAN_ZOO_PLUGINS=name,...")
         items[item.name] = item
         registry.provider[(kind, item.name)] = plugin

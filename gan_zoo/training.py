@@ -55,11 +55,11 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
                 dataset=data.to_json(), seed=seed)
     previous = _previous_run(path, family_name, config, data, seed)
     started = time.perf_counter()
+    torch.manual_seed(seed)  # initial weights (and a construction's choices) follow the seed
 
     if family.kind == "constructed":
         if previous is not None:
             return RunResult(load_model(previous, registry, device), path, 0, 0, 0.0)
-        torch.manual_seed(seed)
         model = family(config, data.spec).to(device)
         model.construct(data.train.x.to(device), seed)
         save_checkpoint(path, model, step=0, **save)

@@ -18,7 +18,7 @@ from gan_zoo import hookimpl
 from gan_zoo.datasets import Data, DatasetSource
 from gan_zoo.errors import UserError
 
-IDX_FILES = "train-images-idx3-ubyte, train-labels-idx1-ubyte (optionally t10k-* too; .gz or not)"
+IDX_FILES = "the IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte (optionally t10k-* too; .gz or not)"
 CIFAR_FILES = "data_batch_1.bin .. data_batch_5.bin and/or test_batch.bin (the CIFAR-10 binary version)"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 CIFAR_RECORD = 1 + 3 * 32 * 32

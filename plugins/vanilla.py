@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_zoo import hookimpl
+from gan_zoo.errors import UserError
 from gan_zoo.family import GanModel
 from gan_zoo.nets import discriminator_for, generator_for
 
@@ -32,11 +33,12 @@ class VanillaGAN(GanModel):
     description = "Goodfellow et al. GAN, non-saturating or minimax loss"
     Config = VanillaConfig
     default_steps = 3000
+    losses = ("non-saturating", "minimax")  # the values config.loss may take
 
     def __init__(self, config: VanillaConfig, spec):
         super().__init__(config, spec)
-        if config.loss not in ("non-saturating", "minimax"):
-            raise ValueError(f"loss must be 'non-saturating' or 'minimax', not {config.loss!r}")
+        if config.loss not in self.losses:
+            raise UserError(f"{self.name}: loss must be one of {', '.join(self.losses)}, not {config.loss!r}")
         self.generator = generator_for(spec, self.latent_dim, config.width, config.depth, config.channels)
         self.discriminator = discriminator_for(spec, config.width, config.depth, config.channels)
 
@@ -52,22 +54,26 @@ class VanillaGAN(GanModel):
         z = torch.randn(len(real), self.latent_dim, device=real.device)
         fake = self.generator(z)
 
-        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake.detach())
-        d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                  + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+        d_loss = self.discriminator_loss(self.discriminator(real), self.discriminator(fake.detach()))
         optimizers["discriminator"].zero_grad(set_to_none=True)
         d_loss.backward()
         optimizers["discriminator"].step()
 
-        logits = self.discriminator(fake)
-        if self.config.loss == "non-saturating":
-            g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
-        else:
-            g_loss = -F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
+        g_loss = self.generator_loss(self.discriminator(fake))
         optimizers["generator"].zero_grad(set_to_none=True)
         g_loss.backward()
         optimizers["generator"].step()
         return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+
+    # Subclasses change the game by overriding these two (see examples/gan-zoo-lsgan).
+    def discriminator_loss(self, real_logits, fake_logits):
+        return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+
+    def generator_loss(self, fake_logits):
+        if self.config.loss == "non-saturating":
+            return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+        return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
 
 
 @hookimpl

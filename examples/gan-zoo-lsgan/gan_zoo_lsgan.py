@@ -1,0 +1,33 @@
+"""Least-squares GAN (Mao et al. 2017): the vanilla game with squared errors in place of log losses.
+
+The discriminator regresses real items to 1 and generated ones to 0; the generator pulls its items' scores
+towards 1. Everything else (players, optimizers, training loop, checkpoints) comes from gan-zoo.
+"""
+
+from dataclasses import dataclass
+
+from gan_zoo import hookimpl
+from gan_zoo.plugins.vanilla import VanillaConfig, VanillaGAN
+
+
+@dataclass
+class LSGANConfig(VanillaConfig):
+    loss: str = "least-squares"  # targets (a, b, c) = (0, 1, 1): fake 0, real 1, generator aims at 1
+
+
+class LSGAN(VanillaGAN):
+    name = "lsgan"
+    description = "least-squares GAN (Mao et al. 2017), an example third-party plugin"
+    Config = LSGANConfig
+    losses = ("least-squares",)
+
+    def discriminator_loss(self, real_scores, fake_scores):
+        return 0.5 * ((real_scores - 1) ** 2).mean() + 0.5 * (fake_scores**2).mean()
+
+    def generator_loss(self, fake_scores):
+        return 0.5 * ((fake_scores - 1) ** 2).mean()
+
+
+@hookimpl
+def register_families(register):
+    register(LSGAN)

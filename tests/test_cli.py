@@ -1,0 +1,106 @@
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+from safetensors.torch import load_file
+
+from gan_zoo.cli import main
+
+from .conftest import make_distribution, run_cli
+
+COMMANDS = ["plugins", "families", "datasets", "train", "sample", "eval"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(map(str, args)), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0 and "Example:" in result.output and "gan-zoo " + command in result.output
+
+
+def test_listings_as_json():
+    plugins = json.loads(invoke("plugins", "--json").output)
+    vanilla = next(p for p in plugins if p["name"] == "vanilla")
+    assert vanilla["distribution"] == "gan-zoo" and vanilla["version"] and vanilla["registers"]["families"]
+    families = json.loads(invoke("families", "--json").output)
+    assert {"name": "vanilla", "kind": "trained"}.items() <= next(f for f in families if f["name"] == "vanilla").items()
+    datasets = {d["name"] for d in json.loads(invoke("datasets", "--json").output)}
+    builtin = {"ring8", "grid25", "digits", "stacked-digits", "mnist", "fashion-mnist", "cifar10", "image-folder"}
+    assert builtin <= datasets
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gan-zoo: error: "), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_bad_inputs_give_one_line_errors(tmp_path):
+    assert_one_line_error(invoke("train", "vanila", "--dataset", "ring8", "--out", tmp_path),
+                          "did you mean 'vanilla'")
+    assert_one_line_error(invoke("train", "vanilla", "--dataset", "ring9", "--out", tmp_path), "'ring8'")
+    assert_one_line_error(invoke("train", "vanilla", "--dataset", "ring8", "--set", "lr=fast", "--out", tmp_path),
+                          "lr takes a float")
+    assert_one_line_error(invoke("train", "vanilla", "--dataset", "ring8", "--set", "widht=3", "--out", tmp_path),
+                          "did you mean 'width'")
+    assert_one_line_error(invoke("train", "vanilla", "--dataset", "ring8", "--set", "loss=hinge", "--out", tmp_path),
+                          "loss must be one of")
+    assert_one_line_error(invoke("train", "vanilla", "--dataset", "mnist", "--data-root", tmp_path), "IDX")
+    (tmp_path / "x.safetensors").write_bytes(b"\x80\x04junk")
+    assert_one_line_error(invoke("sample", tmp_path / "x.safetensors", "--out", tmp_path / "s.png"),
+                          "not a readable safetensors file")
+    assert_one_line_error(invoke("sample", tmp_path / "x.safetensors", "--out", tmp_path / "s.jpg"), ".png")
+    if not torch.cuda.is_available():
+        assert_one_line_error(invoke("train", "vanilla", "--dataset", "ring8", "--device", "cuda"), "no CUDA")
+    assert not (tmp_path / "s.png").exists()
+
+
+def test_train_sample_eval_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    result = run_cli("train", "vanilla", "--dataset", "ring8", "--steps", "30", "--seed", "2", "--out", out,
+                     "--set", "width=32", "--checkpoint-every", "10")
+    assert f"checkpoint: {out / 'model.safetensors'}" in result.stdout and "modes captured:" in result.stdout
+    record = json.loads((out / "run.json").read_text())
+    assert record["seed"] == 2 and record["steps"] == 30 and record["config"]["width"] == 32
+    assert record["versions"]["torch"] and record["dataset"]["fingerprint"] and record["modes"]["n_modes"] == 8
+
+    run_cli("sample", out / "model.safetensors", "-n", "500", "--out", tmp_path / "scatter.png")
+    with Image.open(tmp_path / "scatter.png") as picture:
+        assert picture.format == "PNG" and picture.width > 100
+    run_cli("sample", out / "model.safetensors", "-n", "7", "--seed", "5", "--out", tmp_path / "s.safetensors")
+    assert load_file(tmp_path / "s.safetensors")["samples"].shape == (7, 2)
+
+    evaluated = run_cli("eval", out / "model.safetensors", "--json", tmp_path / "eval.json")
+    assert json.loads(evaluated.stdout)["modes"]["n_modes"] == 8
+    record = json.loads((tmp_path / "eval.json").read_text())
+    assert {"family", "plugin", "dataset", "seed", "config", "metrics", "timings", "versions"} <= set(record)
+
+
+def test_image_samples_make_a_grid(tmp_path):
+    out = tmp_path / "digits"
+    invoke("train", "vanilla", "--dataset", "digits", "--steps", "2", "--out", out, "--set", "channels=4")
+    result = invoke("sample", out / "model.safetensors", "-n", "16", "--out", tmp_path / "grid.png")
+    assert result.exit_code == 0
+    with Image.open(tmp_path / "grid.png") as picture:
+        assert picture.size == ((4 * 9 + 1) * 4, (4 * 9 + 1) * 4)  # 4x4 tiles of 8 px, 1 px borders, scale 4
+
+
+def test_a_broken_plugin_is_listed_and_everything_else_works(tmp_path):
+    site = tmp_path / "site"
+    make_distribution(site, "gan-zoo-broken", "0.0.1", {"broken_cli_mod": "import not_a_module_anywhere\n"},
+                      {"broken": "broken_cli_mod"})
+    env = {"PYTHONPATH": str(site)}
+    listed = run_cli("plugins", "--json", env_extra=env)
+    broken = next(p for p in json.loads(listed.stdout) if p["name"] == "broken")
+    assert "ModuleNotFoundError" in broken["error"] and broken["version"] == "0.0.1"
+    assert listed.stderr.count("warning: plugin broken (gan-zoo-broken 0.0.1) is broken") == 1
+    families = run_cli("families", env_extra=env)
+    assert "vanilla" in families.stdout

@@ -1,0 +1,107 @@
+import pytest
+
+from gan_zoo.errors import UserError
+from gan_zoo.registry import load_registry, registry
+
+BUILTIN_PLUGINS = {"vanilla", "toy-data", "digits-data", "file-data"}
+
+GOOD_FAMILY = """
+    from gan_zoo import hookimpl
+    from gan_zoo.plugins.vanilla import VanillaGAN
+
+    class Other(VanillaGAN):
+        name = "{name}"
+        description = "a copy of vanilla under another name"
+
+    @hookimpl
+    def register_families(register):
+        register(Other)
+"""
+
+
+def test_builtins_are_entry_point_plugins_with_versions():
+    reg = load_registry()
+    plugins = {p.name: p for p in reg.plugins}
+    assert BUILTIN_PLUGINS <= set(plugins)
+    for name in BUILTIN_PLUGINS:
+        assert plugins[name].distribution == "gan-zoo"
+        assert plugins[name].version and plugins[name].error is None
+    assert plugins["vanilla"].registered["families"] == ["vanilla"]
+    assert set(plugins["toy-data"].registered["datasets"]) == {"ring8", "grid25"}
+    assert reg.plugin_of("families", "vanilla").name == "vanilla"
+
+
+def test_registry_is_loaded_once():
+    assert registry() is registry()
+
+
+def test_broken_import_is_recorded_and_the_rest_still_works(install_plugin, capsys):
+    install_plugin("gan-zoo-broken", "9.9", {"broken_plugin_mod": "raise RuntimeError('boom at import')\n"},
+                   {"broken": "broken_plugin_mod"})
+    reg = load_registry()
+    broken = next(p for p in reg.plugins if p.name == "broken")
+    assert broken.error == "RuntimeError: boom at import"
+    assert broken.distribution == "gan-zoo-broken" and broken.version == "9.9"
+    assert "vanilla" in reg.families and "ring8" in reg.datasets
+    warning = capsys.readouterr().err
+    assert warning.count("\n") == 1 and "broken (gan-zoo-broken 9.9)" in warning
+
+
+def test_invalid_hook_implementation_is_recorded(install_plugin):
+    source = """
+        from gan_zoo import hookimpl
+
+        @hookimpl
+        def register_familys(register):  # misspelt hook
+            pass
+    """
+    install_plugin("gan-zoo-typo", "1.0", {"typo_plugin_mod": source}, {"typo": "typo_plugin_mod"})
+    reg = load_registry()
+    typo = next(p for p in reg.plugins if p.name == "typo")
+    assert "register_familys" in typo.error
+    assert "vanilla" in reg.families
+
+
+def test_hook_that_raises_is_recorded(install_plugin):
+    source = """
+        from gan_zoo import hookimpl
+
+        @hookimpl
+        def register_datasets(register):
+            raise ValueError("no data today")
+    """
+    install_plugin("gan-zoo-raises", "1.0", {"raising_plugin_mod": source}, {"raises": "raising_plugin_mod"})
+    reg = load_registry()
+    assert next(p for p in reg.plugins if p.name == "raises").error.endswith("ValueError: no data today")
+    assert "ring8" in reg.datasets
+
+
+def test_third_party_family_records_its_plugin(install_plugin):
+    install_plugin("gan-zoo-other", "2.3", {"other_family_mod": GOOD_FAMILY.format(name="other")},
+                   {"other": "other_family_mod"})
+    reg = load_registry()
+    assert reg.plugin_of("families", "other").label == "other (gan-zoo-other 2.3)"
+
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both(install_plugin):
+    install_plugin("gan-zoo-clash", "0.1", {"clash_family_mod": GOOD_FAMILY.format(name="vanilla")},
+                   {"clash": "clash_family_mod"})
+    with pytest.raises(UserError) as caught:
+        load_registry()
+    message = str(caught.value)
+    assert "'vanilla'" in message and "vanilla (gan-zoo" in message and "clash (gan-zoo-clash 0.1)" in message
+
+
+def test_allowlist_and_disable_switches(monkeypatch):
+    monkeypatch.setenv("GAN_ZOO_PLUGINS", "toy-data")
+    reg = load_registry()
+    assert [p.name for p in reg.plugins] == ["toy-data"] and reg.families == {}
+    monkeypatch.setenv("GAN_ZOO_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert load_registry().plugins == []
+
+
+def test_unknown_names_suggest_near_matches():
+    with pytest.raises(UserError, match=r"unknown family 'vanila'; did you mean 'vanilla'"):
+        load_registry().family("vanila")
+    with pytest.raises(UserError, match=r"unknown dataset 'ring'; did you mean 'ring8'"):
+        load_registry().dataset("ring")

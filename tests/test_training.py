@@ -1,0 +1,81 @@
+import dataclasses
+
+import pytest
+import torch
+
+from gan_zoo.checkpoint import read_checkpoint
+from gan_zoo.datasets import open_dataset
+from gan_zoo.errors import Diverged, UserError
+from gan_zoo.registry import registry
+from gan_zoo.training import run
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def ring8():
+    return open_dataset(registry().dataset("ring8"), seed=0)
+
+
+def config(**changes):
+    return dataclasses.replace(registry().family("vanilla").Config(), width=16, batch_size=32, **changes)
+
+
+def train(data, out, steps, **kwargs):
+    return run(registry(), "vanilla", kwargs.pop("cfg", config()), data, out=out, seed=3, steps=steps,
+               device=CPU, progress=False, **kwargs)
+
+
+def test_resumed_run_equals_the_uninterrupted_one(ring8, tmp_path):
+    straight = train(ring8, tmp_path / "straight", 12, checkpoint_every=100)
+    first = train(ring8, tmp_path / "resumed", 5)
+    assert first.step == 5
+    resumed = train(ring8, tmp_path / "resumed", 12, checkpoint_every=100)
+    assert resumed.resumed_from == 5 and resumed.step == 12
+    for (name, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items(),
+                                 strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_same_seed_same_weights_different_seed_different(ring8, tmp_path):
+    a = train(ring8, tmp_path / "a", 4).model.state_dict()
+    b = train(ring8, tmp_path / "b", 4).model.state_dict()
+    c = run(registry(), "vanilla", config(), ring8, out=tmp_path / "c", seed=4, steps=4, device=CPU,
+            progress=False).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(ring8, tmp_path, monkeypatch):
+    family = registry().family("vanilla")
+    original = family.training_step
+    calls = {"n": 0}
+
+    def poisoned(self, real, optimizers):
+        calls["n"] += 1
+        losses = original(self, real, optimizers)
+        if calls["n"] == 7:
+            with torch.no_grad():
+                next(self.generator.parameters()).fill_(float("nan"))
+        return losses
+
+    monkeypatch.setattr(family, "training_step", poisoned)
+    with pytest.raises(Diverged, match=r"diverged at step 7.*step 5\)"):
+        train(ring8, tmp_path, 20, checkpoint_every=5)
+    kept = read_checkpoint(tmp_path / "model.safetensors")
+    assert kept.step == 5
+    assert all(torch.isfinite(t).all() for t in kept.tensors.values())
+
+
+def test_a_different_run_is_never_overwritten(ring8, tmp_path):
+    train(ring8, tmp_path, 3)
+    before = (tmp_path / "model.safetensors").read_bytes()
+    with pytest.raises(UserError, match="holds a different run"):
+        train(ring8, tmp_path, 3, cfg=config(lr=1e-2))
+    assert (tmp_path / "model.safetensors").read_bytes() == before
+
+
+def test_finished_run_is_not_trained_again(ring8, tmp_path):
+    train(ring8, tmp_path, 4)
+    again = train(ring8, tmp_path, 4)
+    assert again.resumed_from == 4 and again.step == 4
