@@ -205,13 +205,19 @@ def sample(checkpoint, n, out, seed, device):
     meta = ckpt.metadata
     if out.suffix == ".png":
         title = f"{meta['family']} on {meta['dataset'].get('name')}, step {meta['step']}"
-        write_samples_png(out, samples, title)
+        write_samples_png(out, samples, title, reference=_builtin_modes(meta["dataset"].get("name")))
     else:
         from safetensors.torch import save
 
         atomic_write_bytes(out, save({"samples": samples.contiguous()}, metadata={
             "family": meta["family"], "checkpoint": str(checkpoint), "seed": str(seed)}))
     click.echo(f"wrote {n} samples to {out}")
+
+
+def _builtin_modes(name: str | None):
+    """Mode centres to draw beside 2-D samples, for data sets that need no files."""
+    source = registry().datasets.get(name)
+    return None if source is None or source.needs_files else source.load(None).modes
 
 
 @main.command(name="eval")

@@ -35,9 +35,9 @@ def scatter_png(points: torch.Tensor, title: str, reference: torch.Tensor | None
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
+    axes.scatter(*points.T.numpy(), s=2, alpha=0.4, color="tab:blue", label="samples")
     if reference is not None:
         axes.scatter(*reference.T.numpy(), s=60, marker="x", color="tab:red", label="modes")
-    axes.scatter(*points.T.numpy(), s=2, alpha=0.4, color="tab:blue", label="samples")
     axes.set_aspect("equal")
     axes.set_title(title)
     axes.legend(loc="upper right", fontsize=8)
