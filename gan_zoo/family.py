@@ -98,6 +98,10 @@ class GanModel(nn.Module):
         raise UserError(f"family {self.name!r} has no encoder")
 
     # -- trained families -----------------------------------------------------------------------------------
+    def real_items_per_step(self) -> int:
+        """How many real items the training loop hands to each training_step."""
+        return self.config.batch_size
+
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 

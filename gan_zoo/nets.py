@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from gan_zoo.family import DataSpec
@@ -49,10 +50,12 @@ class ConvGenerator(nn.Module):
         return self.body(self.project(z).view(-1, self.top, self.base, self.base))
 
 
-class ConvDiscriminator(nn.Module):
-    """DCGAN's discriminator without batch norm (so gradient penalties and per-item scores stay valid)."""
+class ConvNet(nn.Module):
+    """DCGAN's discriminator body without batch norm (so gradient penalties and per-item scores stay valid),
+    ending in a linear map to out_dim. With code_dim > 0 it also takes a code, joined to the image features
+    through one hidden layer (BiGAN's joint discriminator)."""
 
-    def __init__(self, shape: tuple[int, int, int], channels: int):
+    def __init__(self, shape: tuple[int, int, int], channels: int, out_dim: int, code_dim: int = 0, width: int = 0):
         super().__init__()
         in_channels, size, _ = shape
         base, doublings = upsampling_plan(size)
@@ -61,10 +64,35 @@ class ConvDiscriminator(nn.Module):
             layers += [nn.Conv2d(c, c * 2, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
             c *= 2
         self.features = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Linear(c * base**2, 1)
+        features = c * base**2
+        self.head = (nn.Linear(features, out_dim) if not code_dim else
+                     nn.Sequential(nn.Linear(features + code_dim, width), nn.LeakyReLU(0.2), nn.Linear(width, out_dim)))
 
-    def forward(self, x):
-        return self.head(self.features(x)).squeeze(1)
+    def forward(self, x, code=None):
+        h = self.features(x)
+        return self.head(h if code is None else torch.cat([h, code], dim=1))
+
+
+class Squeeze(nn.Module):
+    """A scalar score per item: (N, 1) -> (N,)."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, *inputs):
+        return self.net(*inputs).squeeze(1)
+
+
+class JoinInputs(nn.Module):
+    """Flattens and concatenates its inputs for an MLP: (x, code) -> [x, code]."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, *inputs):
+        return self.net(torch.cat([t.flatten(1) for t in inputs], dim=1))
 
 
 def generator_for(spec: DataSpec, latent_dim: int, width: int, depth: int, channels: int) -> nn.Module:
@@ -74,7 +102,14 @@ def generator_for(spec: DataSpec, latent_dim: int, width: int, depth: int, chann
     return nn.Sequential(net, nn.Tanh()) if spec.bounded else net
 
 
-def discriminator_for(spec: DataSpec, width: int, depth: int, channels: int) -> nn.Module:
+def discriminator_for(spec: DataSpec, width: int, depth: int, channels: int, code_dim: int = 0) -> nn.Module:
+    """A score per item; with code_dim > 0 it scores (x, code) pairs."""
     if spec.is_image:
-        return ConvDiscriminator(spec.shape, channels)
-    return nn.Sequential(mlp(spec.dim, 1, width, depth, activation=lambda: nn.LeakyReLU(0.2)), nn.Flatten(0))
+        return Squeeze(ConvNet(spec.shape, channels, 1, code_dim, width))
+    return Squeeze(JoinInputs(mlp(spec.dim + code_dim, 1, width, depth, activation=lambda: nn.LeakyReLU(0.2))))
+
+
+def encoder_for(spec: DataSpec, out_dim: int, width: int, depth: int, channels: int) -> nn.Module:
+    if spec.is_image:
+        return ConvNet(spec.shape, channels, out_dim)
+    return JoinInputs(mlp(spec.dim, out_dim, width, depth, activation=lambda: nn.LeakyReLU(0.2)))

@@ -78,7 +78,7 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
                desc=f"{family_name} on {data.name}", unit="step", leave=False)
     for step in bar:
         torch.manual_seed(step_seed(seed, step))
-        index = torch.randint(len(real_items), (config.batch_size,)).to(device)
+        index = torch.randint(len(real_items), (model.real_items_per_step(),)).to(device)
         losses = model.training_step(real_items[index], optimizers)
         if not all(math.isfinite(v) for v in losses.values()) or not _finite(model):
             kept = (f"kept the last good checkpoint {path} (step {last_saved})" if last_saved is not None

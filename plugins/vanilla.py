@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from gan_zoo import hookimpl
+from gan_zoo.adversarial import AdversarialGAN
 from gan_zoo.errors import UserError
-from gan_zoo.family import GanModel
 from gan_zoo.nets import discriminator_for, generator_for
 
 
@@ -28,7 +28,11 @@ class VanillaConfig:
     batch_size: int = 256
 
 
-class VanillaGAN(GanModel):
+def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+
+
+class VanillaGAN(AdversarialGAN):
     name = "vanilla"
     description = "Goodfellow et al. GAN, non-saturating or minimax loss"
     Config = VanillaConfig
@@ -39,41 +43,21 @@ class VanillaGAN(GanModel):
         super().__init__(config, spec)
         if config.loss not in self.losses:
             raise UserError(f"{self.name}: loss must be one of {', '.join(self.losses)}, not {config.loss!r}")
-        self.generator = generator_for(spec, self.latent_dim, config.width, config.depth, config.channels)
-        self.discriminator = discriminator_for(spec, config.width, config.depth, config.channels)
+        self.build_players()
 
-    def generate(self, z):
-        return self.generator(z)
+    def build_players(self):
+        config = self.config
+        self.generator = generator_for(self.spec, self.latent_dim, config.width, config.depth, config.channels)
+        self.discriminator = discriminator_for(self.spec, config.width, config.depth, config.channels)
 
-    def configure_optimizers(self):
-        betas = (self.config.beta1, 0.999)
-        return {"generator": torch.optim.Adam(self.generator.parameters(), self.config.lr, betas=betas),
-                "discriminator": torch.optim.Adam(self.discriminator.parameters(), self.config.lr, betas=betas)}
+    def discriminator_loss(self, real_out, fake_out):
+        return bce(real_out, 1.0) + bce(fake_out, 0.0)
 
-    def training_step(self, real, optimizers):
-        z = torch.randn(len(real), self.latent_dim, device=real.device)
-        fake = self.generator(z)
-
-        d_loss = self.discriminator_loss(self.discriminator(real), self.discriminator(fake.detach()))
-        optimizers["discriminator"].zero_grad(set_to_none=True)
-        d_loss.backward()
-        optimizers["discriminator"].step()
-
-        g_loss = self.generator_loss(self.discriminator(fake))
-        optimizers["generator"].zero_grad(set_to_none=True)
-        g_loss.backward()
-        optimizers["generator"].step()
-        return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
-
-    # Subclasses change the game by overriding these two (see examples/gan-zoo-lsgan).
-    def discriminator_loss(self, real_logits, fake_logits):
-        return (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-
-    def generator_loss(self, fake_logits):
+    def generator_loss(self, fake_out, real_out):
+        # An encoder (BiGAN, ALI) plays on the generator's side: it wants its real pairs called fake.
         if self.config.loss == "non-saturating":
-            return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
-        return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+            return bce(fake_out, 1.0) + (0.0 if real_out is None else bce(real_out, 0.0))
+        return -bce(fake_out, 0.0) - (0.0 if real_out is None else bce(real_out, 1.0))
 
 
 @hookimpl

@@ -24,8 +24,10 @@ class LSGAN(VanillaGAN):
     def discriminator_loss(self, real_scores, fake_scores):
         return 0.5 * ((real_scores - 1) ** 2).mean() + 0.5 * (fake_scores**2).mean()
 
-    def generator_loss(self, fake_scores):
-        return 0.5 * ((fake_scores - 1) ** 2).mean()
+    def generator_loss(self, fake_scores, real_scores):
+        # real_scores is None unless an encoder plays on the generator's side
+        encoder_term = 0.0 if real_scores is None else 0.5 * (real_scores**2).mean()
+        return 0.5 * ((fake_scores - 1) ** 2).mean() + encoder_term
 
 
 @hookimpl

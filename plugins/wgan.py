@@ -1,0 +1,97 @@
+"""Wasserstein GANs: the critic estimates the Wasserstein-1 distance, kept 1-Lipschitz by one of two means.
+
+- `wgan` (Arjovsky et al. 2017): clip every critic weight to [-clip, clip]; RMSProp 5e-5; 5 critic steps.
+- `wgan-gp` (Gulrajani et al. 2017): penalise (||grad D(x_hat)|| - 1)^2 at random interpolates x_hat of real and
+  generated items, weight 10; Adam 1e-4, betas (0, 0.9); 5 critic steps. The critic has no batch norm, which
+  would make the per-item gradient meaningless.
+
+The critic maximises E D(x) - E D(G(z)); the generator maximises E D(G(z)).
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from gan_zoo import hookimpl
+from gan_zoo.adversarial import AdversarialGAN
+from gan_zoo.nets import discriminator_for, generator_for
+
+
+@dataclass
+class WGANConfig:
+    latent_dim: int = 0  # 0: the data set's suggestion
+    width: int = 128  # MLP hidden units (vector data)
+    depth: int = 3  # MLP hidden layers
+    channels: int = 32  # first conv layer's channels (image data)
+    lr: float = 5e-5  # the paper's RMSProp rate: momentum destabilised clipped critics
+    clip: float = 0.01  # critic weights are clipped to [-clip, clip]
+    critic_steps: int = 5  # critic updates per generator update, each on its own real batch
+    batch_size: int = 64
+
+
+@dataclass
+class WGANGPConfig:
+    latent_dim: int = 0
+    width: int = 128
+    depth: int = 3
+    channels: int = 32
+    lr: float = 1e-4
+    beta1: float = 0.0  # the paper's Adam betas (0, 0.9)
+    beta2: float = 0.9
+    gp_weight: float = 10.0  # lambda
+    critic_steps: int = 5
+    batch_size: int = 64
+
+
+class WGAN(AdversarialGAN):
+    name = "wgan"
+    description = "Wasserstein GAN with weight clipping (Arjovsky et al. 2017)"
+    Config = WGANConfig
+    default_steps = 2000
+
+    def __init__(self, config, spec):
+        super().__init__(config, spec)
+        self.generator = generator_for(spec, self.latent_dim, config.width, config.depth, config.channels)
+        self.discriminator = discriminator_for(spec, config.width, config.depth, config.channels)
+
+    def discriminator_loss(self, real_out, fake_out):
+        return fake_out.mean() - real_out.mean()
+
+    def generator_loss(self, fake_out, real_out):
+        # An encoder on the generator's side wants its real pairs scored low.
+        return -fake_out.mean() + (0.0 if real_out is None else real_out.mean())
+
+    def make_optimizer(self, params):
+        return torch.optim.RMSprop(params, self.config.lr)
+
+    def after_discriminator_step(self, discriminator):
+        with torch.no_grad():
+            for p in discriminator.parameters():
+                p.clamp_(-self.config.clip, self.config.clip)
+
+
+class WGANGP(WGAN):
+    name = "wgan-gp"
+    description = "Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)"
+    Config = WGANGPConfig
+
+    def make_optimizer(self, params):
+        return torch.optim.Adam(params, self.config.lr, betas=(self.config.beta1, self.config.beta2))
+
+    def after_discriminator_step(self, discriminator):
+        pass  # the penalty, not clipping, keeps the critic Lipschitz
+
+    def penalty(self, discriminator, real_in, fake_in):
+        mix = torch.rand(len(real_in[0]), device=real_in[0].device)
+        interpolates = tuple(
+            (r + mix.view(-1, *[1] * (r.dim() - 1)) * (f - r)).requires_grad_(True)
+            for r, f in zip(real_in, fake_in, strict=True))
+        grads = torch.autograd.grad(discriminator(*interpolates).sum(), interpolates, create_graph=True)
+        norms = torch.cat([g.flatten(1) for g in grads], dim=1).norm(dim=1)
+        return self.config.gp_weight * ((norms - 1) ** 2).mean()
+
+
+@hookimpl
+def register_families(register):
+    register(WGAN)
+    register(WGANGP)
