@@ -1,7 +1,7 @@
 """Checkpoints: one .safetensors file with the weights (and optimizer state) and JSON metadata.
 
 Metadata keys (all strings, JSON where structured): format, gan_zoo_version, family, plugin, config, spec,
-dataset, seed, step, optimizers. Loading rebuilds the model through the registered family; nothing is
+dataset, seed, step, optimizers, facts (what the model knows exactly about itself, e.g. a construction's support). Loading rebuilds the model through the registered family; nothing is
 ever unpickled.
 """
 
@@ -53,7 +53,7 @@ def save_checkpoint(path: Path, model: GanModel, *, plugin: dict, dataset: dict,
         "format": FORMAT, "gan_zoo_version": __version__, "family": model.name, "plugin": json.dumps(plugin),
         "config": config_to_json(model.config), "spec": json.dumps(model.spec.to_json()),
         "dataset": json.dumps(dataset), "seed": str(seed), "step": str(step),
-        "optimizers": json.dumps(optimizer_meta),
+        "optimizers": json.dumps(optimizer_meta), "facts": json.dumps(model.facts()),
     }
     atomic_write_bytes(Path(path), save(tensors, metadata=metadata))
 
@@ -74,7 +74,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
                         f"format {FORMAT!r}); use a checkpoint written by `gan-zoo train`")
     try:
         metadata = {key: raw[key] for key in ("format", "gan_zoo_version", "family")}
-        for key in ("plugin", "config", "spec", "dataset", "optimizers"):
+        for key in ("plugin", "config", "spec", "dataset", "optimizers", "facts"):
             metadata[key] = json.loads(raw[key])
         metadata["seed"], metadata["step"] = int(raw["seed"]), int(raw["step"])
     except (KeyError, ValueError) as exc:

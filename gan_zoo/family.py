@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import json
 import math
 import typing
@@ -73,7 +74,7 @@ class GanModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return next(self.parameters(), torch.empty(0)).device
+        return next(itertools.chain(self.parameters(), self.buffers()), torch.empty(0)).device
 
     # -- sampling -------------------------------------------------------------------------------------------
     def sample_latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -93,6 +94,10 @@ class GanModel(nn.Module):
                          for chunk in z.split(batch_size)]) if n else torch.empty(0, *self.spec.shape)
         self.train(was_training)
         return out.reshape(n, *self.spec.shape)
+
+    def facts(self) -> dict:
+        """What is known exactly about this model (a construction's support size, say); kept in checkpoints."""
+        return {}
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         raise UserError(f"family {self.name!r} has no encoder")
