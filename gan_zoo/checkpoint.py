@@ -1,8 +1,8 @@
 """Checkpoints: one .safetensors file with the weights (and optimizer state) and JSON metadata.
 
 Metadata keys (all strings, JSON where structured): format, gan_zoo_version, family, plugin, config, spec,
-dataset, seed, step, optimizers, facts (what the model knows exactly about itself, e.g. a construction's support). Loading rebuilds the model through the registered family; nothing is
-ever unpickled.
+dataset, seed, step, optimizers, facts (what the model knows exactly about itself, e.g. a construction's
+support). Loading rebuilds the model through the registered family; nothing is ever unpickled.
 """
 
 from __future__ import annotations
