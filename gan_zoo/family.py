@@ -10,7 +10,8 @@ A family declares, as class attributes:
 
 Built with (config, spec), a model can `sample(n, seed)`, `encode(x)` when it has an encoder, and is saved and
 loaded as a checkpoint (gan_zoo.checkpoint). Trained families implement `configure_optimizers` and
-`training_step`; their Config has a `batch_size`. Constructed families implement `construct`.
+`training_step`, and take `real_items_per_step()` real items per step (by default their config's
+`batch_size`). Constructed families implement `construct`.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ class GanModel(nn.Module):
         super().__init__()
         self.config = config
         self.spec = spec
+
+    @property
+    def display_name(self) -> str:
+        """The name reports show (MIX+GAN shows its base, say)."""
+        return self.name
 
     @property
     def latent_dim(self) -> int:
