@@ -7,11 +7,13 @@ import torch
 from scipy.stats import chi2
 from torch import nn
 
+from gan_zoo.checkpoint import read_checkpoint
 from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.plugins.ed_memorizer import half_normal_thresholds, radices
 from gan_zoo.plugins.memorizer import support_size
 from gan_zoo.registry import registry
+from gan_zoo.training import run
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +123,20 @@ def test_sharper_steps_need_larger_weights(digits):
         return max(layer.weight.abs().max().item() for layer in build("relu-memorizer", digits, m=16,
                                                                        delta=delta).network[:3:2])
     assert largest(1e-4) == pytest.approx(10 * largest(1e-3))
+
+
+BUILTIN_DATA = ["ring8", "grid25", "digits", "stacked-digits"]
+CONSTRUCTED = sorted(name for name, family in registry().families.items() if family.kind == "constructed")
+
+
+@pytest.mark.parametrize("dataset", BUILTIN_DATA)
+@pytest.mark.parametrize("name", CONSTRUCTED)
+def test_constructed_families_work_on_every_builtin_dataset(name, dataset, tmp_path):
+    data = open_dataset(registry().dataset(dataset), seed=0)
+    family = registry().family(name)
+    result = run(registry(), name, family.Config(), data, out=tmp_path, seed=0, steps=0,
+                 device=torch.device("cpu"), progress=False)
+    facts = read_checkpoint(result.checkpoint).metadata["facts"]
+    assert facts == result.model.facts()
+    assert facts.get("support") or facts.get("components")
+    assert result.model.sample(3, seed=0).shape == (3, *data.spec.shape)
