@@ -1,0 +1,65 @@
+"""The harness's built-in evaluation discriminators: `mlp`, `conv` and `timm:<architecture>`.
+
+- `mlp[:depth]`: `depth` hidden layers (2 by default) of `width` units, LeakyReLU; items are flattened.
+- `conv`: the DCGAN-style body of the zoo's players with `width` channels in its first layer (images only).
+- `timm:<architecture>`: any timm model, randomly initialised (nothing is downloaded), with the image's channels
+  and one output; images smaller than 32 pixels are upsampled first. Its size is fixed by the architecture.
+  Most use batch norm, so their ensembles train in a loop rather than batched.
+"""
+
+
+import torch.nn.functional as F
+from torch import nn
+
+from gan_zoo import hookimpl
+from gan_zoo.errors import UserError
+from gan_zoo.harness.discriminators import DiscriminatorClass
+from gan_zoo.nets import ConvNet, JoinInputs, Squeeze, mlp
+
+
+def build_mlp(spec, code_dim, width, option):
+    depth = int(option) if option else 2
+    return Squeeze(JoinInputs(mlp(spec.dim + code_dim, 1, width, depth, activation=lambda: nn.LeakyReLU(0.2))))
+
+
+def build_conv(spec, code_dim, width, option):
+    if not spec.is_image:
+        raise UserError(f"discriminator conv needs image data, not items of shape {spec.shape}; use mlp")
+    return Squeeze(ConvNet(spec.shape, width, 1, code_dim, 4 * width))
+
+
+class TimmScore(nn.Module):
+    def __init__(self, model: nn.Module, size: int):
+        super().__init__()
+        self.model, self.size = model, size
+
+    def forward(self, x):
+        if x.shape[-1] < self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return self.model(x).squeeze(1)
+
+
+def build_timm(spec, code_dim, width, option):
+    import timm  # imported late: timm pulls in torchvision
+
+    if not option:
+        raise UserError("discriminator timm needs an architecture, e.g. timm:test_resnet or timm:resnet18")
+    if not spec.is_image or code_dim:
+        raise UserError(f"discriminator timm:{option} scores images only (no vectors, no (x, code) pairs); use mlp")
+    try:
+        model = timm.create_model(option, pretrained=False, num_classes=1, in_chans=spec.shape[0])
+    except RuntimeError as exc:  # timm's "Unknown model"
+        raise UserError(f"discriminator timm:{option}: {exc}; `python -c 'import timm; print(timm.list_models())'` "
+                        f"lists the architectures") from None
+    return TimmScore(model, max(32, spec.shape[-1]))
+
+
+@hookimpl
+def register_discriminators(register):
+    register(DiscriminatorClass("mlp", "MLP, mlp:DEPTH hidden layers (2) of `width` units", build_mlp))
+    register(DiscriminatorClass("conv", "DCGAN-style convolutional net, `width` channels first", build_conv,
+                                max_width=512))
+    register(DiscriminatorClass("timm", "timm:ARCH, any timm architecture, randomly initialised", build_timm,
+                                fixed_capacity=True))
+
+

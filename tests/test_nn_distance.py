@@ -1,0 +1,101 @@
+import math
+
+import pytest
+import torch
+
+from gan_zoo.errors import UserError
+from gan_zoo.family import DataSpec
+from gan_zoo.harness.discriminators import at_capacity, count_parameters, parse_capacities, split_name
+from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig
+from gan_zoo.harness.nn_distance import nn_distance
+from gan_zoo.registry import registry
+
+CPU = torch.device("cpu")
+VECTOR = DataSpec((2,), latent_dim=2)
+IMAGE = DataSpec((1, 8, 8), latent_dim=8, bounded=True)
+
+
+def disc(name):
+    base, option = split_name(name)
+    return registry().discriminator(base), option
+
+
+@pytest.mark.parametrize("name", sorted(registry().discriminators))
+def test_every_discriminator_class_scores_items_and_pairs(name):
+    cls = registry().discriminator(name)
+    option = "test_resnet" if name == "timm" else ""
+    module = cls.build(IMAGE, 0, 8, option)
+    assert module(torch.randn(4, 1, 8, 8)).shape == (4,) and count_parameters(module) > 0
+    if name != "timm":
+        assert cls.build(IMAGE, 3, 8, option)(torch.randn(4, 1, 8, 8), torch.randn(4, 3)).shape == (4,)
+
+
+@pytest.mark.parametrize("spec, name, target", [(VECTOR, "mlp", 1000), (VECTOR, "mlp", 100_000),
+                                                (IMAGE, "mlp", 10_000), (IMAGE, "conv", 20_000),
+                                                (VECTOR, "mlp:3", 5000)])
+def test_capacity_is_the_exact_parameter_count_nearest_the_target(spec, name, target):
+    cls, option = disc(name)
+    capacity = at_capacity(cls, option, spec, 0, target)
+    assert capacity.p == count_parameters(cls.build(spec, 0, capacity.width, option))
+    assert abs(capacity.p - target) <= 0.1 * target
+    for neighbour in (capacity.width - 1, capacity.width + 1):
+        p = count_parameters(cls.build(spec, 0, neighbour, option))
+        assert abs(p - target) >= abs(capacity.p - target)
+
+
+def test_unreachable_capacity_and_bad_lists_are_errors():
+    cls, option = disc("mlp")
+    with pytest.raises(UserError, match="no width gives p within 10% of 3"):
+        at_capacity(cls, option, VECTOR, 0, 3)
+    assert parse_capacities("1e3, 2e4") == [1000, 20000]
+    with pytest.raises(UserError, match="expected numbers"):
+        parse_capacities("big")
+
+
+def blobs(n, centre, seed):
+    return (torch.randn(n, 2, generator=torch.Generator().manual_seed(seed)) + centre,)
+
+
+def test_batched_ensemble_matches_training_each_member_alone():
+    cls, option = disc("mlp")
+    config = EnsembleConfig(members=4, steps=25, batch_size=32)
+    real, fake = blobs(500, 0.0, 1), blobs(500, 0.5, 2)
+    batched = Ensemble(lambda: cls.build(VECTOR, 0, 16, option), config, seed=7, device=CPU)
+    looped = Ensemble(lambda: cls.build(VECTOR, 0, 16, option), config, seed=7, device=CPU, batched=False)
+    assert batched.mode == "vmap" and looped.mode == "loop"
+    batched.fit(real, fake)
+    looped.fit(real, fake)
+    for k in range(4):
+        a, b = batched.state_of_member(k), looped.state_of_member(k)
+        for name in a:
+            assert torch.allclose(a[name], b[name], atol=1e-5), (k, name)
+    assert torch.allclose(batched.scores(real), looped.scores(real), atol=1e-4)
+    members = batched.state_of_member(0)["net.net.0.weight"], batched.state_of_member(1)["net.net.0.weight"]
+    assert not torch.allclose(*members)  # each member has its own initialisation
+
+
+def test_batch_norm_falls_back_to_a_loop():
+    from torch import nn
+
+    ensemble = Ensemble(lambda: nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 1), nn.Flatten(0)),
+                        EnsembleConfig(members=2, steps=2, batch_size=8), seed=0, device=CPU)
+    ensemble.fit(blobs(50, 0.0, 1), blobs(50, 1.0, 2))
+    assert ensemble.mode == "loop" and ensemble.scores(blobs(5, 0.0, 3)).shape == (2, 5)
+
+
+@pytest.mark.parametrize("phi", ["log", "identity"])
+def test_identical_distributions_sit_at_zero_and_disjoint_ones_far_from_it(phi):
+    cls, option = disc("mlp")
+    config = EnsembleConfig(members=4, steps=150, batch_size=64, phi=phi)
+
+    def measure(centre):
+        return nn_distance(cls, option, VECTOR, 0, [500], (blobs(2000, 0.0, 1), blobs(2000, centre, 2)),
+                           (blobs(2000, 0.0, 3), blobs(2000, centre, 4)), config, seed=0, device=CPU)[0]
+
+    same, apart = measure(0.0), measure(8.0)
+    assert abs(same["heldout_gap"]) < 0.05 and same["ci"][0] <= 0.05
+    assert apart["heldout_gap"] > 10 * max(same["heldout_gap"], 0.01)
+    assert apart["ci"][0] > same["ci"][1]
+    if phi == "log":
+        assert apart["heldout_gap"] > 0.85 * 2 * math.log(2)  # near the maximum, 2 log 2: perfectly apart
+    assert same["mode"] == "vmap" and same["p"] == at_capacity(cls, option, VECTOR, 0, 500).p
