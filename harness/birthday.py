@@ -1,0 +1,163 @@
+"""The birthday-paradox support test (Arora and Zhang 2017; REFERENCE section 1).
+
+Per trial, s fresh samples are drawn from the model (never resampled from a finite pool, which would inflate
+collisions). The closest pairs are found by chunked matrix products with a running top-k, so memory grows with
+chunk x s, never s x s. A pair is a duplicate when it is closer than real data is to itself: below a threshold
+calibrated on held-out real items (a fraction of a low quantile of the distances from each item to its nearest
+distinct neighbour), recorded with the result. The most similar pairs go to a montage for a person to inspect,
+as the original protocol requires.
+
+Two estimates of the support N:
+- `support_estimate`: N fitted by maximum likelihood to P(duplicate among s) = 1 - exp(-s(s-1) / 2N) over the
+  grid of s, beside `s50`, the smallest s with P >= 0.5 (the paper's "support ~ s^2").
+- `collision_estimate`: C(s, 2) summed over trials / the number of duplicate pairs found, since each pair of
+  draws from a uniform N-item support collides with probability 1/N; its interval is the exact Poisson interval
+  of the count (pair collisions are pairwise independent, so the count's variance is its mean).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from scipy.stats import chi2
+
+TOP_PAIRS = 20
+
+
+@dataclass
+class BirthdayConfig:
+    sizes: tuple[int, ...] = (10, 20, 40, 80, 160, 320, 640, 1280, 2560)  # the grid of s, doubling
+    trials: int = 10  # per s, each with fresh samples
+    threshold_quantile: float = 0.01  # of real nearest-neighbour distances ...
+    threshold_fraction: float = 0.5  # ... times this: the duplicate threshold
+    chunk: int = 1024  # rows per matrix product in the pair search
+    calibration_items: int = 2000  # held-out real items the threshold is calibrated on
+    ci_level: float = 0.99  # 95% would miss the truth in 1 run of 20; a support claim deserves better odds
+    enough_collisions: int = 200  # stop growing s once every trial at an s collided and this many were seen
+
+
+@dataclass
+class PairSearch:
+    distances: torch.Tensor  # (k,) the k smallest pairwise distances, ascending
+    pairs: torch.Tensor  # (k, 2) their indices, i < j
+    below: int  # how many pairs are closer than the threshold
+
+
+def closest_pairs(x: torch.Tensor, k: int = TOP_PAIRS, threshold: float = 0.0, chunk: int = 1024) -> PairSearch:
+    """The k closest pairs among the rows of x (Euclidean), and the count of pairs closer than threshold.
+
+    Only the upper triangle is computed: rows [i0, i1) against columns [i0, s). Memory is chunk x s.
+    """
+    x = x.reshape(len(x), -1).float()
+    x = x - x.mean(0)  # distances do not change, and the |a|^2 + |b|^2 - 2ab form loses less precision
+    s = len(x)
+    norms = (x * x).sum(1)
+    best_d = torch.full((0,), math.inf, device=x.device)
+    best_pairs = torch.zeros((0, 2), dtype=torch.long, device=x.device)
+    below = 0
+    for start in range(0, s, chunk):
+        stop = min(start + chunk, s)
+        block = norms[start:stop, None] + norms[None, start:] - 2 * (x[start:stop] @ x[start:].T)
+        rows = torch.arange(start, stop, device=x.device)[:, None]
+        cols = torch.arange(start, s, device=x.device)[None, :]
+        block.masked_fill_(cols <= rows, math.inf)  # each unordered pair once, no self-pairs
+        block.clamp_(min=0)
+        below += int((block < threshold**2).sum()) if threshold > 0 else 0
+        flat = block.view(-1)
+        take = min(k, flat.numel())
+        values, index = torch.topk(flat, take, largest=False)
+        found = torch.stack([index // block.shape[1] + start, index % block.shape[1] + start], dim=1)
+        best_d = torch.cat([best_d, values])
+        best_pairs = torch.cat([best_pairs, found])
+        order = torch.argsort(best_d)[:k]
+        best_d, best_pairs = best_d[order], best_pairs[order]
+    keep = best_d.isfinite()
+    return PairSearch(best_d[keep].sqrt().cpu(), best_pairs[keep].cpu(), below)
+
+
+def calibrate_threshold(real: torch.Tensor, config: BirthdayConfig, seed: int = 0) -> dict:
+    """The duplicate threshold from held-out real items: how close distinct real items come to each other."""
+    flat = real.reshape(len(real), -1).double()
+    if len(flat) > config.calibration_items:
+        flat = flat[torch.randperm(len(flat), generator=torch.Generator().manual_seed(seed))[:config.calibration_items]]
+    nearest = []
+    for start in range(0, len(flat), config.chunk):
+        d = torch.cdist(flat[start:start + config.chunk], flat, compute_mode="donot_use_mm_for_euclid_dist")
+        d[d == 0] = math.inf  # the item itself, and exact copies: "distinct" neighbours only
+        nearest.append(d.min(dim=1).values)
+    nearest = torch.cat(nearest)
+    nearest = nearest[nearest.isfinite()]
+    quantile = nearest.quantile(config.threshold_quantile).item()
+    return {"threshold": config.threshold_fraction * quantile, "real_nn_quantile": quantile,
+            "real_nn_median": nearest.median().item(), "quantile": config.threshold_quantile,
+            "fraction": config.threshold_fraction}
+
+
+def poisson_interval(count: int, level: float = 0.95) -> tuple[float, float]:
+    alpha = 1 - level
+    low = 0.0 if count == 0 else chi2.ppf(alpha / 2, 2 * count) / 2
+    return low, chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
+
+
+def fit_support(p_by_s: dict[int, list[bool]]) -> float | None:
+    """Maximum-likelihood N for P(dup | s) = 1 - exp(-s(s-1) / 2N); None when nothing collided."""
+    outcomes = [(s, hit) for s, hits in p_by_s.items() for hit in hits]
+    if not any(hit for _, hit in outcomes):
+        return None
+    if all(hit for _, hit in outcomes):
+        smallest = min(s for s, _ in outcomes)
+        return smallest * (smallest - 1) / 2 / math.log(2)  # every trial collided: only an upper bound
+
+    def log_likelihood(log_n: float) -> float:
+        n, total = math.exp(log_n), 0.0
+        for s, hit in outcomes:
+            p = -math.expm1(-s * (s - 1) / (2 * n))
+            total += math.log(max(p, 1e-300)) if hit else math.log(max(1 - p, 1e-300))
+        return total
+
+    low, high = 0.0, math.log(1e15)
+    for _ in range(200):  # golden-section search; the log-likelihood is unimodal in log N
+        a, b = high - (high - low) / 1.618, low + (high - low) / 1.618
+        if log_likelihood(a) < log_likelihood(b):
+            low = a
+        else:
+            high = b
+    return math.exp((low + high) / 2)
+
+
+def birthday_test(sample: Callable[[int, int], torch.Tensor], real_heldout: torch.Tensor, config: BirthdayConfig,
+                  seed: int, embed: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict:
+    """sample(s, seed) draws s fresh items; embed maps items to the space distances are measured in."""
+    embed = embed or (lambda items: items)
+    calibration = calibrate_threshold(embed(real_heldout), config, seed)
+    threshold = calibration["threshold"]
+    hits: dict[int, list[bool]] = {}
+    pairs_total = collisions = 0
+    closest = None
+    for s in config.sizes:
+        hits[s] = []
+        for trial in range(config.trials):
+            items = sample(s, seed * 100_003 + s * 1_009 + trial)
+            search = closest_pairs(embed(items), threshold=threshold, chunk=config.chunk)
+            hits[s].append(search.below > 0)
+            pairs_total += s * (s - 1) // 2
+            collisions += search.below
+            if trial == 0:
+                closest = (items, search)
+        if all(hits[s]) and collisions >= config.enough_collisions:
+            break  # larger s would only confirm it, at quadratic cost
+    low, high = poisson_interval(collisions, config.ci_level)
+    s50 = next((s for s in config.sizes if sum(hits[s]) / len(hits[s]) >= 0.5), None)
+    return {
+        "p_duplicate_by_s": {str(s): sum(h) / len(h) for s, h in hits.items()},
+        "s50": s50, "support_estimate": fit_support(hits),
+        "collision_estimate": pairs_total / collisions if collisions else None,
+        "ci": [pairs_total / high, pairs_total / low if low > 0 else None], "ci_level": config.ci_level,
+        "collisions": collisions, "pairs_examined": pairs_total,
+        "no_duplicates_up_to": None if collisions else config.sizes[-1], "largest_s": max(hits),
+        "trials": config.trials, **calibration,
+        "closest": {"items": closest[0], "pairs": closest[1].pairs, "distances": closest[1].distances},
+    }

@@ -1,0 +1,81 @@
+"""The birthday test against distributions whose support is known."""
+
+import itertools
+
+import pytest
+import torch
+
+from gan_zoo.datasets import open_dataset
+from gan_zoo.harness.birthday import BirthdayConfig, birthday_test, closest_pairs, poisson_interval
+from gan_zoo.registry import registry
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    return open_dataset(registry().dataset("stacked-digits"), seed=0)
+
+
+def test_pair_search_matches_brute_force():
+    x = torch.randn(300, 5, generator=torch.Generator().manual_seed(0))
+    x[17] = x[250]  # one exact duplicate
+    brute = sorted((torch.dist(x[i], x[j]).item(), i, j) for i, j in itertools.combinations(range(300), 2))
+    threshold = (brute[29][0] + brute[30][0]) / 2
+    search = closest_pairs(x, k=20, threshold=threshold, chunk=64)
+    assert search.pairs[0].tolist() == [17, 250] and search.distances[0] == 0
+    assert torch.allclose(search.distances, torch.tensor([d for d, _, _ in brute[:20]]), atol=1e-4)
+    assert [tuple(p) for p in search.pairs.tolist()] == [(i, j) for _, i, j in brute[:20]]
+    assert search.below == 30
+
+
+def test_poisson_interval():
+    assert poisson_interval(0) == pytest.approx((0.0, 3.689), abs=1e-3)
+    low, high = poisson_interval(100)
+    assert low == pytest.approx(81.36, abs=0.01) and high == pytest.approx(121.63, abs=0.01)
+
+
+def memorizer_sampler(train, m, seed):
+    items = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:m]]
+    return lambda s, trial_seed: items[torch.randint(m, (s,), generator=torch.Generator().manual_seed(trial_seed))]
+
+
+@pytest.mark.parametrize("m", [100, 1000, 10_000])
+def test_support_estimates_recover_a_memorizer(stacked, m):
+    config = BirthdayConfig(trials=10)
+    covered = 0
+    for seed in range(10):
+        result = birthday_test(memorizer_sampler(stacked.train.x, m, seed), stacked.heldout.x, config, seed)
+        assert m / 2 <= result["support_estimate"] <= 2 * m, (seed, result["support_estimate"])
+        assert m / 2 <= result["collision_estimate"] <= 2 * m, (seed, result["collision_estimate"])
+        covered += result["ci"][0] <= m <= result["ci"][1]
+    assert covered >= 9
+    assert result["s50"] is not None and result["s50"] ** 2 / 4 <= m <= 4 * result["s50"] ** 2
+
+
+def test_real_data_has_no_duplicates(stacked):
+    heldout = stacked.heldout.x
+
+    def draw(s, seed):  # distinct held-out items: real data against itself
+        return heldout[torch.randperm(len(heldout), generator=torch.Generator().manual_seed(seed))[:s]]
+
+    config = BirthdayConfig(sizes=(500, 2000), trials=3)
+    result = birthday_test(draw, heldout, config, seed=0)
+    assert result["collisions"] == 0 and result["no_duplicates_up_to"] == 2000
+    assert result["support_estimate"] is None and result["collision_estimate"] is None
+    assert result["ci"][0] > 0 and result["ci"][1] is None  # only a lower bound on the support
+    assert 0 < result["threshold"] < result["real_nn_median"]
+
+
+def test_uniform_integers_give_their_support():
+    n = 5000
+
+    def draw(s, seed):
+        return torch.randint(n, (s, 1), generator=torch.Generator().manual_seed(seed)).float()
+
+    values = torch.arange(0, 1000, 0.5).unsqueeze(1)  # "real" data half apart: threshold 0.5 * 0.5
+    result = birthday_test(draw, values, BirthdayConfig(trials=20), seed=1)
+    assert result["threshold"] == pytest.approx(0.25)
+    assert n / 1.5 <= result["support_estimate"] <= 1.5 * n
+    assert result["ci"][0] <= n <= result["ci"][1]
+    sizes_run = [int(s) for s in result["p_duplicate_by_s"]]
+    assert sizes_run == list(BirthdayConfig().sizes[: len(sizes_run)]) and result["largest_s"] == sizes_run[-1]
+    assert result["pairs_examined"] == 20 * sum(s * (s - 1) // 2 for s in sizes_run)
