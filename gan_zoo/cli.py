@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 import traceback
 from pathlib import Path
 
@@ -15,10 +14,13 @@ from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.family import apply_overrides, config_to_json
 from gan_zoo.files import atomic_write_bytes, atomic_write_json, versions
+from gan_zoo.harness.discriminators import parse_capacities
+from gan_zoo.harness.ensemble import EnsembleConfig
+from gan_zoo.harness.evaluate import METRICS, EvalConfig, evaluate
 from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.plots import write_samples_png
 from gan_zoo.registry import registry
-from gan_zoo.training import resolve_device, run
+from gan_zoo.training import construct, resolve_device, run
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                       help="Where to compute; auto picks CUDA when present.")
@@ -221,43 +223,109 @@ def _builtin_modes(name: str | None):
 
 
 @main.command(name="eval")
-@click.argument("checkpoint", type=click.Path(path_type=Path))
-@click.option("--metrics", default="modes", show_default=True, help="Comma-separated: modes.")
-@click.option("-n", "n", type=click.IntRange(min=1), default=2500, show_default=True,
-              help="Samples for mode coverage (PacGAN used 2500).")
+@click.argument("target", metavar="CHECKPOINT_OR_FAMILY")
+@click.option("--dataset", "dataset_name", default=None,
+              help="Data set (default: the checkpoint's own; required for a constructed family).")
+@click.option("--metrics", default=",".join(METRICS), show_default=True, help="Comma-separated metrics.")
+@click.option("--capacities", default="1e3,1e4,1e5", show_default=True,
+              help="Discriminator capacities p (parameter counts) for the neural-net distance.")
+@click.option("--discriminator", default="mlp", show_default=True,
+              help="Evaluation discriminator class: mlp, mlp:DEPTH, conv, timm:ARCH.")
+@click.option("--ensemble", "members", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Discriminators per capacity.")
+@click.option("--ensemble-steps", type=click.IntRange(min=1), default=300, show_default=True)
+@click.option("--phi", type=click.Choice(["log", "identity"]), default="log", show_default=True,
+              help="log: D in (0,1), the GAN objective; identity: the Wasserstein form.")
+@click.option("--birthday-embedding", type=click.Choice(["pixels", "classifier"]), default="pixels",
+              show_default=True)
+@click.option("--inception-weights", type=click.Path(path_type=Path), default=None,
+              help="A local InceptionV3 weights file; default: a domain classifier trained here.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Config of a constructed family built on the fly.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write the record here.")
+@click.option("--montage", type=click.Path(path_type=Path), default=None,
+              help="Birthday montage PNG (default: beside --json).")
 @DEVICE
 @DATA_ROOT
-def evaluate(checkpoint, metrics, n, seed, json_out, device, data_root):
-    """Measure a checkpoint against its data set.
+def evaluate_command(target, dataset_name, metrics, capacities, discriminator, members, ensemble_steps, phi,
+                     birthday_embedding, inception_weights, assignments, seed, json_out, montage, device, data_root):
+    """Measure a checkpoint, or a constructed family built on the fly, against its data set.
+
+    Reports the neural-net distance per capacity (train and held-out, with the noise floor), the Inception
+    Score and Frechet distance in a domain classifier's space, birthday-paradox support estimates, mode coverage
+    and, for encoders, a linear probe: whatever applies to the data.
 
     \b
     Example:
-      gan-zoo eval runs/ring8/model.safetensors --json runs/ring8/eval.json
+      gan-zoo eval memorizer --dataset digits --set m=400 --json runs/memo.json
+      gan-zoo eval runs/ring8/model.safetensors --metrics nn_distance,modes --capacities 1e3,1e4
     """
-    wanted = [m.strip() for m in metrics.split(",") if m.strip()]
-    unknown = sorted(set(wanted) - {"modes"})
-    if unknown:
-        raise UserError(f"--metrics: unknown metric {unknown[0]!r}; available: modes")
-    ckpt = read_checkpoint(checkpoint)
-    meta = ckpt.metadata
-    model = load_model(ckpt, registry(), resolve_device(device))
-    data = _open(meta["dataset"]["name"], meta["dataset"].get("split_seed", 0), data_root)
-    if data.fingerprint != meta["dataset"].get("fingerprint"):
-        raise UserError(f"{checkpoint}: trained on data with fingerprint {meta['dataset'].get('fingerprint')} "
-                        f"but {data.name} now has {data.fingerprint}; point --data-root at the same files")
-    started = time.perf_counter()
-    results = {}
-    if "modes" in wanted:
-        results["modes"] = _known_modes(data, model, n, seed)
-        if results["modes"] is None:
-            click.echo(f"modes: skipped, {data.name} has no known modes", err=True)
-    record = {"family": meta["family"], "plugin": meta["plugin"], "dataset": data.to_json(), "seed": seed,
-              "config": meta["config"], "checkpoint": str(checkpoint), "step": meta["step"],
-              "metrics": results, "timings": {"total_seconds": round(time.perf_counter() - started, 3)},
-              "versions": versions()}
+    reg = registry()
+    torch_device = resolve_device(device)
+    model, data, plugin = _model_to_evaluate(reg, target, dataset_name, assignments, seed, data_root, torch_device)
+    config = EvalConfig(
+        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()), discriminator=discriminator,
+        capacities=tuple(parse_capacities(capacities)),
+        ensemble=EnsembleConfig(members=members, steps=ensemble_steps, phi=phi),
+        birthday_embedding=birthday_embedding,
+        inception_weights=str(inception_weights) if inception_weights else None)
+    montage = montage or (json_out.with_suffix(".montage.png") if json_out else None)
+    record = evaluate(model, data, reg, config, seed=seed, device=torch_device, plugin=plugin, montage=montage)
     if json_out:
         atomic_write_json(json_out, record)
-    click.echo(json.dumps(results, indent=2))
+    click.echo(summary_table(record))
+    if json_out:
+        click.echo(f"record: {json_out}")
 
+
+def _model_to_evaluate(reg, target, dataset_name, assignments, seed, data_root, device):
+    path = Path(target)
+    if path.suffix == ".safetensors" or path.exists():
+        checkpoint = read_checkpoint(path)
+        meta = checkpoint.metadata
+        data = _open(dataset_name or meta["dataset"]["name"], meta["dataset"].get("split_seed", 0), data_root)
+        if data.fingerprint != meta["dataset"].get("fingerprint"):
+            raise UserError(f"{path}: built on data with fingerprint {meta['dataset'].get('fingerprint')} but "
+                            f"{data.name} now has {data.fingerprint}; point --data-root at the same files")
+        return load_model(checkpoint, reg, device), data, meta["plugin"]
+    family = reg.family(target)
+    if family.kind != "constructed":
+        raise UserError(f"{target} is a trained family: train it first (gan-zoo train {target} --dataset NAME) "
+                        f"and evaluate its checkpoint")
+    if not dataset_name:
+        raise UserError(f"eval {target}: a constructed family needs --dataset NAME")
+    data = _open(dataset_name, seed, data_root)
+    model = construct(family, apply_overrides(family.Config(), assignments), data, seed, device)
+    return model, data, reg.plugin_of("families", target).to_json()
+
+
+def summary_table(record: dict) -> str:
+    metrics, lines = record["metrics"], [f"{record['display_name']} on {record['dataset']['name']}"]
+    for entry in metrics.get("nn_distance", []):
+        low, high = entry["ci"]
+        lines.append(f"  nn-distance p={entry['p']:>8}: train {entry['train_gap']:.4f}  held-out "
+                     f"{entry['heldout_gap']:.4f} [{low:.4f}, {high:.4f}]  noise floor {entry['noise_floor']:.4f}")
+    if "inception_score" in metrics:
+        score = metrics["inception_score"]
+        lines.append(f"  inception score {score['mean']:.3f} +- {score['std']:.3f} (real data "
+                     f"{score['real_ceiling']:.3f}, classifier accuracy {score['classifier_accuracy']})")
+    if "fd" in metrics:
+        lines.append(f"  frechet distance {metrics['fd']['value']:.3f} (real halves {metrics['fd']['real_floor']:.3f})")
+    if "birthday" in metrics:
+        b = metrics["birthday"]
+        if b["collisions"]:
+            lines.append(f"  birthday: support ~{b['support_estimate']:.4g} (s50 {b['s50']}), collisions "
+                         f"{b['collision_estimate']:.4g} [{b['ci'][0]:.4g}, {b['ci'][1]:.4g}]")
+        else:
+            lines.append(f"  birthday: no duplicates up to s = {b['no_duplicates_up_to']} "
+                         f"(support > {b['ci'][0]:.4g})")
+    if "modes" in metrics:
+        m = metrics["modes"]
+        lines.append(f"  modes {m['modes_captured']}/{m['n_modes']}, high quality {m['high_quality_fraction']:.1%}")
+    if "probe" in metrics:
+        probe = metrics["probe"]
+        lines.append(f"  linear probe on E(x): {probe['accuracy']:.3f} (chance {probe['chance']:.3f})")
+    for metric, reason in metrics.get("skipped", {}).items():
+        lines.append(f"  {metric}: skipped, {reason}")
+    return "\n".join(lines)

@@ -90,16 +90,24 @@ class GanModel(nn.Module):
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    @torch.no_grad()
-    def sample(self, n: int, seed: int = 0, batch_size: int = 4096) -> torch.Tensor:
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         """n items of shape spec.shape as float32 on the CPU; the same seed gives the same items."""
+        return self.sample_with_codes(n, seed)[0]
+
+    @torch.no_grad()
+    def sample_with_codes(self, n: int, seed: int = 0, batch_size: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+        """(G(z), z): the samples and their latent codes (what an encoder-decoder discriminator sees as fake)."""
         was_training = self.training
         self.eval()
         z = self.sample_latent(n, torch.Generator().manual_seed(seed))
         out = torch.cat([self.generate(chunk.to(self.device)).float().cpu()
                          for chunk in z.split(batch_size)]) if n else torch.empty(0, *self.spec.shape)
         self.train(was_training)
-        return out.reshape(n, *self.spec.shape)
+        return out.reshape(n, *self.spec.shape), z
+
+    def encode_real(self, x: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x, E(x)) pairs: what an encoder-decoder discriminator sees as real."""
+        return x, self.encode(x)
 
     def facts(self) -> dict:
         """What is known exactly about this model (a construction's support size, say); kept in checkpoints."""

@@ -13,10 +13,10 @@ from gan_zoo.errors import UserError
 from gan_zoo.files import atomic_write_bytes
 
 
-def image_grid(images: torch.Tensor, scale: int = 4) -> Image.Image:
-    """(N, C, H, W) in [-1, 1] -> one PNG-able picture, about square, each pixel scale x scale."""
+def image_grid(images: torch.Tensor, scale: int = 4, columns: int | None = None) -> Image.Image:
+    """(N, C, H, W) in [-1, 1] -> one PNG-able picture (about square unless `columns`), pixels scale x scale."""
     n, channels, height, width = images.shape
-    columns = math.ceil(math.sqrt(n))
+    columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
     grid = torch.ones(channels, rows * (height + 1) + 1, columns * (width + 1) + 1)
     for i, image in enumerate(images.clamp(-1, 1)):
@@ -59,3 +59,22 @@ def write_samples_png(path: Path, samples: torch.Tensor, title: str, reference: 
         raise UserError(f"{path}: a PNG shows images or 2-D points, not items of shape {shape}; "
                         f"write a .safetensors file instead")
 
+
+
+def write_pairs_png(path: Path, items: torch.Tensor, pairs: torch.Tensor, distances: torch.Tensor, threshold: float):
+    """The birthday test's montage: one row per closest pair, its distance beside it (starred if a duplicate)."""
+    from PIL import ImageDraw
+
+    tiles = items[pairs.flatten()]  # a0, b0, a1, b1, ...
+    scale = max(2, 64 // items.shape[-1])
+    grid = image_grid(tiles, scale=scale, columns=2).convert("RGB")
+    row_height = grid.height / len(pairs)
+    canvas = Image.new("RGB", (grid.width + 110, grid.height), "white")
+    canvas.paste(grid, (0, 0))
+    draw = ImageDraw.Draw(canvas)
+    for row, distance in enumerate(distances.tolist()):
+        mark = " *dup" if distance < threshold else ""
+        draw.text((grid.width + 6, int(row * row_height + row_height / 2) - 5), f"{distance:.3g}{mark}", fill="black")
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())

@@ -60,8 +60,7 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
     if family.kind == "constructed":
         if previous is not None:
             return RunResult(load_model(previous, registry, device), path, 0, 0, 0.0)
-        model = family(config, data.spec).to(device)
-        model.construct(data.train.x.to(device), seed)
+        model = construct(family, config, data, seed, device)
         save_checkpoint(path, model, step=0, **save)
         return RunResult(model, path, 0, 0, time.perf_counter() - started)
 
@@ -91,6 +90,14 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
         if step % 50 == 0:
             bar.set_postfix_str(_fmt(losses), refresh=False)
     return RunResult(model, path, max(steps, start), start, time.perf_counter() - started)
+
+
+def construct(family: type, config, data: LoadedDataset, seed: int, device: torch.device) -> GanModel:
+    """Build a constructed family from the training split (its choices follow the seed)."""
+    torch.manual_seed(seed)
+    model = family(config, data.spec).to(device)
+    model.construct(data.train.x.to(device), seed)
+    return model
 
 
 def _previous_run(path: Path, family_name: str, config, data: LoadedDataset, seed: int) -> Checkpoint | None:

@@ -114,6 +114,11 @@ class EDMemorizer(Memorizer):
     def generate(self, z):
         return self.noise(self.items[self.block_index(z)], z)
 
+    def encode_real(self, x, seed=0):
+        """Real data as the theorem has it: noised with fresh codes, which the encoder then extracts."""
+        noised = self.noise(x, torch.randn(len(x), self.code_dim, generator=torch.Generator().manual_seed(seed)))
+        return noised, self.encode(noised)
+
     @torch.no_grad()
     def encode(self, x):
         return x.reshape(len(x), -1)[:, self.noise_positions.to(x.device)].cpu()

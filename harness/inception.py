@@ -1,0 +1,190 @@
+"""Inception Score and Frechet distance in a domain classifier's space (REFERENCE section 3).
+
+The standard Inception network needs downloaded weights, so by default the "Inception" network is a domain
+classifier: a timm architecture trained here, on the CPU, on the data set's labelled training split, and cached
+as safetensors under the user cache directory, keyed by the data fingerprint and the classifier config. Its
+held-out accuracy and the real held-out data's own score (the ceiling) are reported beside every model's score.
+With a local InceptionV3 weights file (`inception_weights`), the standard network is used instead and the
+file's checksum is recorded. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import load_file, save
+from torch import nn
+
+from gan_zoo.datasets import LoadedDataset
+from gan_zoo.errors import UserError
+from gan_zoo.files import atomic_write_bytes
+from gan_zoo.training import step_seed
+
+
+@dataclass
+class ClassifierConfig:
+    arch: str = "test_resnet"  # a small timm architecture: trains in a minute or two on the CPU
+    steps: int = 600  # optimizer steps
+    batch_size: int = 64
+    lr: float = 2e-3  # AdamW
+    min_size: int = 32  # smaller images are upsampled to this, since timm stems downsample 4-32x
+    seed: int = 0
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GAN_ZOO_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "gan-zoo")
+    return Path(root).expanduser()
+
+
+class Classifier(nn.Module):
+    """A timm network on upsampled images; logits() for the Inception Score, features() for the distance."""
+
+    def __init__(self, network: nn.Module, size: int, channels: int | None = None):
+        super().__init__()
+        self.network, self.size, self.channels = network, size, channels
+        self.num_features = network.num_features
+
+    def prepare(self, x):
+        if self.channels and x.shape[1] != self.channels:  # gray -> RGB for a network trained on RGB
+            x = x.expand(-1, self.channels, -1, -1)
+        if x.shape[-1] != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return x
+
+    def forward(self, x):
+        return self.network(self.prepare(x))
+
+    def features(self, x):
+        return self.network.forward_head(self.network.forward_features(self.prepare(x)), pre_logits=True)
+
+
+class Logits(nn.Module):
+    def __init__(self, classifier: Classifier):
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, x):
+        return self.classifier(x.float())
+
+
+class Features(nn.Module):
+    def __init__(self, classifier: Classifier):
+        super().__init__()
+        self.classifier = classifier
+        self.num_features = classifier.num_features  # torchmetrics reads this instead of probing
+
+    def forward(self, x):
+        return self.classifier.features(x.float())
+
+
+def _timm(arch: str, **kwargs) -> nn.Module:
+    import timm  # imported late: timm pulls in torchvision
+
+    try:
+        return timm.create_model(arch, pretrained=False, **kwargs)
+    except RuntimeError as exc:
+        raise UserError(f"classifier architecture {arch!r}: {exc}") from None
+
+
+@torch.no_grad()
+def accuracy(classifier: Classifier, x: torch.Tensor, labels: torch.Tensor, device) -> float:
+    classifier.eval()
+    predictions = torch.cat([classifier(chunk.to(device)).argmax(1).cpu() for chunk in x.split(512)])
+    return (predictions == labels).double().mean().item()
+
+
+def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: torch.device) -> tuple[Classifier, dict]:
+    """The data set's classifier: from the cache when it was trained before, else trained now and cached."""
+    if data.spec.num_classes is None or not data.spec.is_image:
+        raise UserError(f"{data.name}: a domain classifier needs labelled images")
+    key = hashlib.sha256(json.dumps([data.fingerprint, data.seed, asdict(config)], sort_keys=True).encode())
+    path = cache_dir() / "classifiers" / f"{data.name}-{key.hexdigest()[:16]}.safetensors"
+    size = max(config.min_size, data.spec.shape[-1])
+    classifier = Classifier(_timm(config.arch, num_classes=data.spec.num_classes, in_chans=data.spec.shape[0]), size)
+    if path.exists():
+        try:
+            classifier.load_state_dict(load_file(path))
+            with safe_open(str(path), framework="pt") as f:
+                info = json.loads(f.metadata()["info"])
+            return classifier.to(device).eval(), {**info, "cached": str(path)}
+        except Exception:  # a damaged cache entry is retrained, never trusted
+            path.unlink(missing_ok=True)
+    started = time.perf_counter()
+    classifier.to(device).train()
+    torch.manual_seed(config.seed)
+    optimizer = torch.optim.AdamW(classifier.parameters(), config.lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.steps)
+    x, labels = data.train.x, data.train.labels
+    for step in range(config.steps):
+        index = torch.randint(len(x), (config.batch_size,),
+                              generator=torch.Generator().manual_seed(step_seed(config.seed, step)))
+        loss = F.cross_entropy(classifier(x[index].to(device)), labels[index].to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    info = {"arch": config.arch, "heldout_accuracy": accuracy(classifier, data.heldout.x, data.heldout.labels,
+                                                              device),
+            "train_seconds": round(time.perf_counter() - started, 1), "config": asdict(config)}
+    state = {k: v.detach().cpu().contiguous() for k, v in classifier.state_dict().items()}
+    atomic_write_bytes(path, save(state, metadata={"info": json.dumps(info)}))
+    return classifier.eval(), {**info, "cached": str(path)}
+
+
+def inception_v3(weights: Path, device: torch.device) -> tuple[Classifier, dict]:
+    """The standard InceptionV3 (timm's architecture) from a local weights file; its checksum is recorded."""
+    weights = Path(weights)
+    if not weights.is_file():
+        raise UserError(f"--inception-weights {weights}: no such file; give a local InceptionV3 weights file")
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    try:
+        state = (load_file(weights) if weights.suffix == ".safetensors"
+                 else torch.load(weights, map_location="cpu", weights_only=True))
+    except Exception as exc:
+        raise UserError(f"--inception-weights {weights}: not a readable weights file ({type(exc).__name__}); "
+                        f"use .safetensors or a torch state dict") from None
+    network = _timm("inception_v3", num_classes=1000)
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise UserError(f"--inception-weights {weights}: not InceptionV3 weights for timm's inception_v3 ({first})") \
+            from None
+    return Classifier(network, 299, channels=3).to(device).eval(), {"arch": "inception_v3", "sha256": digest,
+                                                                     "weights": str(weights)}
+
+
+@torch.no_grad()
+def inception_score(classifier: Classifier, images: torch.Tensor, splits: int = 10) -> dict:
+    from torchmetrics.image.inception import InceptionScore
+
+    with warnings.catch_warnings():  # its note that it keeps every feature in memory: fine at these sizes
+        warnings.simplefilter("ignore", UserWarning)
+        metric = InceptionScore(feature=Logits(classifier), splits=splits, normalize=False)
+    device = next(classifier.parameters()).device
+    for chunk in images.split(512):
+        metric.update(chunk.to(device))
+    mean, std = metric.compute()
+    return {"mean": mean.item(), "std": std.item(), "n": len(images), "splits": splits}
+
+
+@torch.no_grad()
+def frechet_distance(classifier: Classifier, real: torch.Tensor, fake: torch.Tensor) -> float:
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(feature=Features(classifier), normalize=False)
+    device = next(classifier.parameters()).device
+    metric.to(device)
+    for images, is_real in ((real, True), (fake, False)):
+        for chunk in images.split(512):
+            metric.update(chunk.to(device), real=is_real)
+    return metric.compute().item()
