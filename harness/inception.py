@@ -173,7 +173,9 @@ def inception_score(classifier: Classifier, images: torch.Tensor, splits: int = 
     device = next(classifier.parameters()).device
     for chunk in images.split(512):
         metric.update(chunk.to(device))
-    mean, std = metric.compute()
+    with torch.random.fork_rng():  # torchmetrics shuffles items into splits with the global generator
+        torch.manual_seed(0)
+        mean, std = metric.compute()
     return {"mean": mean.item(), "std": std.item(), "n": len(images), "splits": splits}
 
 
