@@ -65,15 +65,16 @@ def test_real_data_has_no_duplicates(stacked):
     assert 0 < result["threshold"] < result["real_nn_median"]
 
 
-def test_uniform_integers_give_their_support():
+def test_uniform_on_n_points_gives_n():
     n = 5000
+    points = torch.rand(n, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
     def draw(s, seed):
-        return torch.randint(n, (s, 1), generator=torch.Generator().manual_seed(seed)).float()
+        return points[torch.randint(n, (s,), generator=torch.Generator().manual_seed(seed))]
 
-    values = torch.arange(0, 1000, 0.5).unsqueeze(1)  # "real" data half apart: threshold 0.5 * 0.5
-    result = birthday_test(draw, values, BirthdayConfig(trials=20), seed=1)
-    assert result["threshold"] == pytest.approx(0.25)
+    real = torch.rand(2000, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    result = birthday_test(draw, real, BirthdayConfig(trials=20), seed=1)
+    assert 0 < result["threshold"] < result["real_nn_median"] / 2
     assert n / 1.5 <= result["support_estimate"] <= 1.5 * n
     assert result["ci"][0] <= n <= result["ci"][1]
     sizes_run = [int(s) for s in result["p_duplicate_by_s"]]
