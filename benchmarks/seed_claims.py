@@ -1,0 +1,78 @@
+"""The source papers' claims, measured with the harness (the harness issue, "the seeds' claims").
+
+    .venv/bin/python benchmarks/seed_claims.py [--dataset digits] [--json out.json]
+
+1. Real held-out data against itself: the neural-net distance's noise floor at each capacity.
+2. `memorizer` against the capacity ladder: the held-out gap as m grows; for each p, the smallest m whose gap is
+   within the noise (at or below the upper end of the noise floor's interval), beside p log p.
+3. `ed-memorizer` and `relu-memorizer`: the joint (x, z) discriminators' gap against the noise floor, the birthday
+   test's support estimate against the true m, and a linear probe on E(x) against chance.
+"""
+
+import argparse
+import math
+
+import torch
+
+from gan_zoo.datasets import open_dataset
+from gan_zoo.files import atomic_write_json, versions
+from gan_zoo.harness.evaluate import EvalConfig, evaluate
+from gan_zoo.registry import registry
+from gan_zoo.training import construct
+
+CPU = torch.device("cpu")
+CAPACITIES = (1_000, 10_000, 100_000)
+
+
+def run(name, data, metrics, **config):
+    family = registry().family(name)
+    model = construct(family, family.Config(**config), data, 0, CPU)
+    return evaluate(model, data, registry(), EvalConfig(metrics=metrics, capacities=CAPACITIES), seed=0, device=CPU,
+                    plugin={})["metrics"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--sizes", default="25,50,100,200,400,800,1400")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    data = open_dataset(registry().dataset(args.dataset), seed=0)
+    sizes = [int(m) for m in args.sizes.split(",")]
+    curve = {m: run("memorizer", data, ("nn_distance",), m=m)["nn_distance"] for m in sizes}
+    floor = curve[sizes[0]]
+
+    print(f"## memorizer on {args.dataset}: held-out gap (phi = log, best of 8 MLPs) by m and p\n")
+    print("| m | " + " | ".join(f"p = {e['p']}" for e in floor) + " |\n|---|" + "---|" * len(floor))
+    print("| real vs real (noise floor) | " + " | ".join(
+        f"{e['noise_floor']:.3f} [{e['noise_floor_ci'][0]:.3f}, {e['noise_floor_ci'][1]:.3f}]" for e in floor) + " |")
+    for m in sizes:
+        print(f"| {m} | " + " | ".join(f"{e['heldout_gap']:.3f} (train {e['train_gap']:.3f})" for e in curve[m]) + " |")
+    print("\n| p | smallest m within the noise | p log p |\n|---|---|---|")
+    fooled = {}
+    for i, entry in enumerate(floor):
+        fooled[entry["p"]] = next((m for m in sizes if curve[m][i]["heldout_gap"] <= entry["noise_floor_ci"][1]), None)
+        smallest = fooled[entry["p"]] or f"> {sizes[-1]}"
+        print(f"| {entry['p']} | {smallest} | {entry['p'] * math.log(entry['p']):.0f} |")
+
+    print(f"\n## encoder-decoder constructions on {args.dataset} (m = 256)\n")
+    print("| family | p | joint held-out gap | noise floor [CI] | birthday support (true 256) | probe (chance) |")
+    print("|---|---|---|---|---|---|")
+    constructions = {}
+    for name in ("ed-memorizer", "relu-memorizer"):
+        metrics = run(name, data, ("nn_distance", "birthday", "probe"), m=256)
+        constructions[name] = metrics
+        b, probe = metrics["birthday"], metrics["probe"]
+        support = (f"{b['support_estimate']:.3g} / {b['collision_estimate']:.3g}" if b["collisions"] else
+                   f"none up to s = {b['no_duplicates_up_to']}")
+        for e in metrics["nn_distance"]:
+            low, high = e["noise_floor_ci"]
+            print(f"| {name} | {e['p']} | {e['heldout_gap']:.3f} | {e['noise_floor']:.3f} [{low:.3f}, {high:.3f}] "
+                  f"| {support} | {probe['accuracy']:.3f} ({probe['chance']:.3f}) |")
+    if args.json:
+        atomic_write_json(args.json, {"curve": {str(m): v for m, v in curve.items()}, "fooled": fooled,
+                                      "constructions": constructions, "versions": versions()})
+
+
+if __name__ == "__main__":
+    main()
