@@ -24,8 +24,13 @@ class AdversarialGAN(GanModel):
     def critic_steps(self) -> int:
         return getattr(self.config, "critic_steps", 1)
 
+    @property
+    def batch_size(self) -> int:
+        """config.batch_size, where 0 picks 256 for vectors and 64 for images (convolutions cost more per item)."""
+        return self.config.batch_size or (64 if self.spec.is_image else 256)
+
     def real_items_per_step(self) -> int:
-        return self.config.batch_size * self.critic_steps
+        return self.batch_size * self.critic_steps
 
     def generate(self, z):
         return self.generator(z)

@@ -37,7 +37,7 @@ MAX_RELU_BLOCKS = 8192  # the one-hot layers are stored dense: memory grows as m
 @dataclass
 class EDMemorizerConfig:
     m: int = 1024  # blocks of the code space, one memorised item each: the support
-    latent_dim: int = 0  # d~, the code size; 0: min(8, d // 8), at least 1
+    latent_dim: int = 0  # d~, the code size; 0: d // 64, at least 1 (the paper noises about every 100th pixel)
 
 
 @dataclass
@@ -79,7 +79,7 @@ class EDMemorizer(Memorizer):
     def __init__(self, config, spec):
         GanModel.__init__(self, config, spec)
         d = spec.dim
-        self.code_dim = config.latent_dim or max(1, min(8, d // 8))
+        self.code_dim = config.latent_dim or max(1, d // 64)
         if not 1 <= self.code_dim < d:
             raise UserError(f"{self.name}: the code size d~ = {self.code_dim} must be below the item size d = {d}")
         if config.m < 1:

@@ -22,10 +22,10 @@ class VanillaConfig:
     latent_dim: int = 0  # 0: the data set's suggestion
     width: int = 128  # MLP hidden units (vector data)
     depth: int = 3  # MLP hidden layers
-    channels: int = 32  # first conv layer's channels (image data); doubled at each resolution step
+    channels: int = 16  # first conv layer's channels (image data); doubled at each resolution step
     lr: float = 1e-3
     beta1: float = 0.5  # Adam's momentum; DCGAN found 0.9 oscillates
-    batch_size: int = 256
+    batch_size: int = 0  # 0: 256 for vectors, 64 for images
 
 
 def bce(logits: torch.Tensor, target: float) -> torch.Tensor:

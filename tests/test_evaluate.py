@@ -76,6 +76,13 @@ def test_encoder_families_are_measured_on_pairs_and_probed(digits):
     assert probe["accuracy"] < 0.25  # the code is white noise: near chance (0.1), far from a real encoder
 
 
+def test_birthday_finds_the_encoder_decoder_constructions_support(digits):
+    model = build("ed-memorizer", digits, m=256)  # the default code: one noised pixel in 64
+    config = EvalConfig(**{**FAST, "metrics": ("birthday",), "birthday": BirthdayConfig(trials=10)})
+    birthday = evaluate(model, digits, registry(), config, seed=0, device=CPU, plugin={})["metrics"]["birthday"]
+    assert 128 <= birthday["support_estimate"] <= 512 and 128 <= birthday["collision_estimate"] <= 512
+
+
 def test_modes_on_data_with_known_modes():
     ring8 = open_dataset(registry().dataset("ring8"), seed=0)
     record = evaluate(build("memorizer", ring8, m=1000), ring8, registry(),

@@ -73,7 +73,7 @@ def test_partition_is_a_factorisation_into_equal_measure_intervals():
 
 @pytest.mark.parametrize("name", ["ed-memorizer", "relu-memorizer"])
 def test_encoder_recovers_the_code_exactly_and_codes_are_noise(name, digits):
-    model = build(name, digits, m=64)
+    model = build(name, digits, m=64, latent_dim=4)
     z = model.sample_latent(5000, torch.Generator().manual_seed(3))
     assert torch.equal(model.encode(model.generate(z)), z)
     clean = digits.heldout.x[:100]
@@ -82,7 +82,7 @@ def test_encoder_recovers_the_code_exactly_and_codes_are_noise(name, digits):
 
 
 def test_block_occupancy_is_uniform(digits):
-    model = build("ed-memorizer", digits, m=96)  # 96 = 3 * 2^5: radices [3, 2, 2, 2, 2, 2, 1, 1]
+    model = build("ed-memorizer", digits, m=96, latent_dim=8)  # 96 = 3 * 2^5: radices [3, 2, 2, 2, 2, 2, 1, 1]
     draws = 96 * 500
     counts = torch.bincount(model.block_index(torch.randn(draws, model.code_dim,
                                                           generator=torch.Generator().manual_seed(4))),
@@ -99,7 +99,7 @@ def test_support_is_exactly_m(ring8):
 
 
 def test_relu_memorizer_is_only_linear_and_relu_with_o_md_weights(digits):
-    model = build("relu-memorizer", digits, m=256)
+    model = build("relu-memorizer", digits, m=256, latent_dim=4)
     assert {type(layer) for layer in model.network} == {nn.Linear, nn.ReLU}
     facts = model.facts()
     assert facts["m_times_d"] == 256 * 64
