@@ -35,14 +35,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--sizes", default="25,50,100,200,400,800,1400")
+    parser.add_argument("--ed-sizes", default="256,1024", help="supports m of the encoder-decoder constructions")
+    parser.add_argument("--skip-curve", action="store_true", help="only the encoder-decoder constructions")
     parser.add_argument("--json")
     args = parser.parse_args()
     data = open_dataset(registry().dataset(args.dataset), seed=0)
     sizes = [int(m) for m in args.sizes.split(",")]
+    curve, fooled = {}, {}
+    if not args.skip_curve:
+        curve, fooled = memorizer_curve(data, sizes, args.dataset)
+    constructions = encoder_decoder(data, [int(m) for m in args.ed_sizes.split(",")], args.dataset)
+    if args.json:
+        atomic_write_json(args.json, {"curve": {str(m): v for m, v in curve.items()}, "fooled": fooled,
+                                      "constructions": constructions, "versions": versions()})
+
+
+def memorizer_curve(data, sizes, dataset):
     curve = {m: run("memorizer", data, ("nn_distance",), m=m)["nn_distance"] for m in sizes}
     floor = curve[sizes[0]]
 
-    print(f"## memorizer on {args.dataset}: held-out gap (phi = log, best of 8 MLPs) by m and p\n")
+    print(f"## memorizer on {dataset}: held-out gap (phi = log, best of 8 MLPs) by m and p\n")
     print("| m | " + " | ".join(f"p = {e['p']}" for e in floor) + " |\n|---|" + "---|" * len(floor))
     print("| real vs real (noise floor) | " + " | ".join(
         f"{e['noise_floor']:.3f} [{e['noise_floor_ci'][0]:.3f}, {e['noise_floor_ci'][1]:.3f}]" for e in floor) + " |")
@@ -54,24 +66,25 @@ def main():
         fooled[entry["p"]] = next((m for m in sizes if curve[m][i]["heldout_gap"] <= entry["noise_floor_ci"][1]), None)
         smallest = fooled[entry["p"]] or f"> {sizes[-1]}"
         print(f"| {entry['p']} | {smallest} | {entry['p'] * math.log(entry['p']):.0f} |")
+    return curve, fooled
 
-    print(f"\n## encoder-decoder constructions on {args.dataset} (m = 256)\n")
-    print("| family | p | joint held-out gap | noise floor [CI] | birthday support (true 256) | probe (chance) |")
-    print("|---|---|---|---|---|---|")
+
+def encoder_decoder(data, supports, dataset):
+    print(f"\n## encoder-decoder constructions on {dataset}\n")
+    print("| family | m | p | joint held-out gap | noise floor [CI] | birthday support / collisions | probe (chance) |")
+    print("|---|---|---|---|---|---|---|")
     constructions = {}
-    for name in ("ed-memorizer", "relu-memorizer"):
-        metrics = run(name, data, ("nn_distance", "birthday", "probe"), m=256)
-        constructions[name] = metrics
+    for name, m in ((name, m) for m in supports for name in ("ed-memorizer", "relu-memorizer")):
+        metrics = run(name, data, ("nn_distance", "birthday", "probe"), m=m)
+        constructions[f"{name} m={m}"] = metrics
         b, probe = metrics["birthday"], metrics["probe"]
         support = (f"{b['support_estimate']:.3g} / {b['collision_estimate']:.3g}" if b["collisions"] else
                    f"none up to s = {b['no_duplicates_up_to']}")
         for e in metrics["nn_distance"]:
             low, high = e["noise_floor_ci"]
-            print(f"| {name} | {e['p']} | {e['heldout_gap']:.3f} | {e['noise_floor']:.3f} [{low:.3f}, {high:.3f}] "
-                  f"| {support} | {probe['accuracy']:.3f} ({probe['chance']:.3f}) |")
-    if args.json:
-        atomic_write_json(args.json, {"curve": {str(m): v for m, v in curve.items()}, "fooled": fooled,
-                                      "constructions": constructions, "versions": versions()})
+            print(f"| {name} | {m} | {e['p']} | {e['heldout_gap']:.3f} | {e['noise_floor']:.3f} "
+                  f"[{low:.3f}, {high:.3f}] | {support} | {probe['accuracy']:.3f} ({probe['chance']:.3f}) |")
+    return constructions
 
 
 if __name__ == "__main__":
