@@ -57,7 +57,10 @@ def closest_pairs(x: torch.Tensor, k: int = TOP_PAIRS, threshold: float = 0.0, c
     x = x.reshape(len(x), -1).float()
     x = x - x.mean(0)  # distances do not change, and the |a|^2 + |b|^2 - 2ab form loses less precision
     s = len(x)
-    norms = (x * x).sum(1)
+    norms = (x * x).sum(1, keepdim=True)
+    ones = torch.ones_like(norms)
+    # [a, |a|^2, 1] . [-2b, 1, |b|^2] = |a|^2 + |b|^2 - 2ab: each block of squared distances is one matrix product
+    left, right = torch.cat([x, norms, ones], dim=1), torch.cat([-2 * x, ones, norms], dim=1)
     lower = torch.ones(chunk, chunk, dtype=torch.bool, device=x.device).tril()  # j <= i within a diagonal block
     best_d = torch.empty(0, device=x.device)
     best_pairs = torch.empty((0, 2), dtype=torch.long, device=x.device)
@@ -65,9 +68,7 @@ def closest_pairs(x: torch.Tensor, k: int = TOP_PAIRS, threshold: float = 0.0, c
     for start in range(0, s, chunk):
         stop = min(start + chunk, s)
         rows = stop - start
-        # |a|^2 + |b|^2 - 2ab: |b|^2 - 2ab in one BLAS call, then |a|^2 added in place
-        block = torch.addmm(norms[None, start:].expand(rows, -1), x[start:stop], x[start:].T, alpha=-2)
-        block.add_(norms[start:stop, None])
+        block = left[start:stop] @ right[start:].T
         block[:, :rows].masked_fill_(lower[:rows, :rows], math.inf)  # each unordered pair once, no self-pairs
         if len(best_d) < k:
             below += int(torch.count_nonzero(block < limit)) if limit > 0 else 0

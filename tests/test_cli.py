@@ -78,10 +78,11 @@ def test_train_sample_eval_end_to_end(tmp_path):
     run_cli("sample", out / "model.safetensors", "-n", "7", "--seed", "5", "--out", tmp_path / "s.safetensors")
     assert load_file(tmp_path / "s.safetensors")["samples"].shape == (7, 2)
 
-    evaluated = run_cli("eval", out / "model.safetensors", "--json", tmp_path / "eval.json")
-    assert json.loads(evaluated.stdout)["modes"]["n_modes"] == 8
+    evaluated = run_cli("eval", out / "model.safetensors", "--metrics", "modes", "--json", tmp_path / "eval.json")
+    assert evaluated.stdout.startswith("vanilla on ring8\n  modes ")
     record = json.loads((tmp_path / "eval.json").read_text())
     assert {"family", "plugin", "dataset", "seed", "config", "metrics", "timings", "versions"} <= set(record)
+    assert record["metrics"]["modes"]["n_modes"] == 8 and record["dataset"]["fingerprint"]
 
 
 def test_image_samples_make_a_grid(tmp_path):
