@@ -175,7 +175,7 @@ def train(family, dataset_name, steps, seed, device, out, assignments, checkpoin
     record = {"family": family, "plugin": reg.plugin_of("families", family).label, "dataset": data.to_json(),
               "seed": seed, "steps": result.step, "config": json.loads(config_to_json(config)),
               "device": str(torch_device), "checkpoint": str(result.checkpoint),
-              "seconds": round(result.seconds, 3), "versions": versions(),
+              "seconds": round(result.seconds, 3), "versions": versions(), "facts": result.model.facts(),
               "modes": _known_modes(data, result.model, 2500, seed)}
     atomic_write_json(out / "run.json", record)
     click.echo(f"checkpoint: {result.checkpoint}")
