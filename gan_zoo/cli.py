@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import traceback
@@ -12,7 +13,7 @@ import click
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
-from gan_zoo.family import apply_overrides, config_to_json
+from gan_zoo.family import apply_overrides
 from gan_zoo.files import atomic_write_bytes, atomic_write_json, versions
 from gan_zoo.harness.discriminators import parse_capacities
 from gan_zoo.harness.ensemble import EnsembleConfig
@@ -173,7 +174,7 @@ def train(family, dataset_name, steps, seed, device, out, assignments, checkpoin
     if result.resumed_from:
         click.echo(f"resumed from step {result.resumed_from}", err=True)
     record = {"family": family, "plugin": reg.plugin_of("families", family).label, "dataset": data.to_json(),
-              "seed": seed, "steps": result.step, "config": json.loads(config_to_json(config)),
+              "seed": seed, "steps": result.step, "config": dataclasses.asdict(config),
               "device": str(torch_device), "checkpoint": str(result.checkpoint),
               "seconds": round(result.seconds, 3), "versions": versions(), "facts": result.model.facts(),
               "modes": _known_modes(data, result.model, 2500, seed)}

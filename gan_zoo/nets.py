@@ -109,6 +109,12 @@ def discriminator_for(spec: DataSpec, width: int, depth: int, channels: int, cod
     return Squeeze(JoinInputs(mlp(spec.dim + code_dim, 1, width, depth, activation=lambda: nn.LeakyReLU(0.2))))
 
 
+def players_for(spec: DataSpec, latent_dim: int, config) -> tuple[nn.Module, nn.Module]:
+    """A generator and a discriminator sized by a config's width, depth and channels."""
+    return (generator_for(spec, latent_dim, config.width, config.depth, config.channels),
+            discriminator_for(spec, config.width, config.depth, config.channels))
+
+
 def encoder_for(spec: DataSpec, out_dim: int, width: int, depth: int, channels: int) -> nn.Module:
     if spec.is_image:
         return ConvNet(spec.shape, channels, out_dim)

@@ -6,7 +6,7 @@ exactly as the uninterrupted run would have: nothing but the weights and optimiz
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from tqdm import tqdm
 from gan_zoo.checkpoint import Checkpoint, load_model, read_checkpoint, restore_optimizers, save_checkpoint
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import Diverged, UserError
-from gan_zoo.family import GanModel, config_to_json
+from gan_zoo.family import GanModel
 from gan_zoo.registry import Registry
 
 CHECKPOINT_NAME = "model.safetensors"
@@ -106,17 +106,13 @@ def _previous_run(path: Path, family_name: str, config, data: LoadedDataset, see
         return None
     previous = read_checkpoint(path)
     meta = previous.metadata
-    same = (meta["family"] == family_name and meta["config"] == _json(config) and meta["seed"] == seed
+    same = (meta["family"] == family_name and meta["config"] == dataclasses.asdict(config) and meta["seed"] == seed
             and meta["dataset"].get("fingerprint") == data.fingerprint
             and meta["dataset"].get("split_seed") == data.seed)
     if not same:
         raise UserError(f"{path} holds a different run ({meta['family']} on {meta['dataset'].get('name')}, "
                         f"seed {meta['seed']}, or another config); choose another --out or remove that file")
     return previous
-
-
-def _json(config) -> dict:
-    return json.loads(config_to_json(config))
 
 
 def _finite(model: torch.nn.Module) -> bool:

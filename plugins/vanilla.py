@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from gan_zoo import hookimpl
 from gan_zoo.adversarial import AdversarialGAN
 from gan_zoo.errors import UserError
-from gan_zoo.nets import discriminator_for, generator_for
+from gan_zoo.nets import players_for
 
 
 @dataclass
@@ -46,9 +46,7 @@ class VanillaGAN(AdversarialGAN):
         self.build_players()
 
     def build_players(self):
-        config = self.config
-        self.generator = generator_for(self.spec, self.latent_dim, config.width, config.depth, config.channels)
-        self.discriminator = discriminator_for(self.spec, config.width, config.depth, config.channels)
+        self.generator, self.discriminator = players_for(self.spec, self.latent_dim, self.config)
 
     def discriminator_loss(self, real_out, fake_out):
         return bce(real_out, 1.0) + bce(fake_out, 0.0)

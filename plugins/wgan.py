@@ -14,7 +14,7 @@ import torch
 
 from gan_zoo import hookimpl
 from gan_zoo.adversarial import AdversarialGAN
-from gan_zoo.nets import discriminator_for, generator_for
+from gan_zoo.nets import players_for
 
 
 @dataclass
@@ -51,8 +51,7 @@ class WGAN(AdversarialGAN):
 
     def __init__(self, config, spec):
         super().__init__(config, spec)
-        self.generator = generator_for(spec, self.latent_dim, config.width, config.depth, config.channels)
-        self.discriminator = discriminator_for(spec, config.width, config.depth, config.channels)
+        self.generator, self.discriminator = players_for(spec, self.latent_dim, config)
 
     def discriminator_loss(self, real_out, fake_out):
         return fake_out.mean() - real_out.mean()
