@@ -9,7 +9,9 @@ import traceback
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
+from gan_zoo.bench import EXECUTORS, plan, read_results, run_jobs, store, write_suite_record
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
@@ -21,6 +23,8 @@ from gan_zoo.harness.evaluate import METRICS, EvalConfig, evaluate
 from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.plots import write_samples_png
 from gan_zoo.registry import registry
+from gan_zoo.report import FORMATS, text_tables, write_report
+from gan_zoo.suites import load_suite
 from gan_zoo.training import construct, resolve_device, run
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -62,6 +66,7 @@ def main(ctx, debug):
 
     \b
     Example:
+      gan-zoo bench quick                     # every built-in family, evaluated; writes a leaderboard
       gan-zoo train vanilla --dataset ring8 --out runs/ring8
       gan-zoo sample runs/ring8/model.safetensors -n 2500 --out runs/ring8/samples.png
     """
@@ -102,14 +107,9 @@ def families(as_json):
     Example:
       gan-zoo families --json
     """
-    reg = registry()
-    found = [{**cls.summary(), "plugin": reg.plugin_of("families", name).label}
-             for name, cls in sorted(reg.families.items())]
-    if as_json:
-        click.echo(json.dumps(found, indent=2))
-        return
-    _print_table([[f["name"], f["kind"], "+".join(f["players"]), f["plugin"], f["description"]] for f in found],
-                 ["family", "kind", "players", "plugin", "description"])
+    _list_registered("families", as_json, lambda cls: cls.summary(),
+                     ["family", "kind", "players", "plugin", "description"],
+                     lambda f: [f["name"], f["kind"], "+".join(f["players"]), f["plugin"], f["description"]])
 
 
 @main.command()
@@ -121,14 +121,20 @@ def datasets(as_json):
     Example:
       gan-zoo datasets
     """
+    _list_registered("datasets", as_json, lambda source: source.summary(), ["dataset", "plugin", "description"],
+                     lambda d: [d["name"], d["plugin"], d["description"] + (f" [files: {d['files']}]" if d["files"]
+                                                                            else "")])
+
+
+def _list_registered(kind: str, as_json: bool, summary, header: list[str], cells) -> None:
+    """What is registered of one kind, with the plugin of each: as JSON, or as a table of `cells(summary)`."""
     reg = registry()
-    found = [{**source.summary(), "plugin": reg.plugin_of("datasets", name).label}
-             for name, source in sorted(reg.datasets.items())]
+    found = [{**summary(item), "plugin": reg.plugin_of(kind, name).label}
+             for name, item in sorted(getattr(reg, kind).items())]
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
-    _print_table([[d["name"], d["plugin"], d["description"] + (f" [files: {d['files']}]" if d["files"] else "")]
-                  for d in found], ["dataset", "plugin", "description"])
+    _print_table([cells(f) for f in found], header)
 
 
 def _open(name: str, seed: int, root: Path | None) -> LoadedDataset:
@@ -330,3 +336,115 @@ def summary_table(record: dict) -> str:
     for metric, reason in metrics.get("skipped", {}).items():
         lines.append(f"  {metric}: skipped, {reason}")
     return "\n".join(lines)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def suites(as_json):
+    """List the registered benchmark suites (run one with `gan-zoo bench NAME`).
+
+    \b
+    Example:
+      gan-zoo suites
+    """
+    _list_registered("suites", as_json,
+                     lambda suite: {"name": suite.name, "path": str(suite.path), "description": suite.description},
+                     ["suite", "plugin", "description"], lambda s: [s["name"], s["plugin"], s["description"]])
+
+
+@main.command()
+@click.argument("suite_name", metavar="SUITE_OR_PATH")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Results folder (default: runs/bench-SUITE). Running again resumes it.")
+@click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
+              help="local: this machine; ray: Ray tasks (pip install 'gan-zoo[ray]').")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes for the local executor (each job uses the suite's [resources] cpus threads).")
+@click.option("--address", default=None, help="Ray cluster to join, e.g. auto or ray://HOST:10001 "
+              "(default: start a local Ray instance).")
+@click.option("--retry-failed", is_flag=True, help="Run failed and diverged jobs again.")
+@DEVICE
+def bench(suite_name, out, executor, jobs, address, retry_failed, device):
+    """Run a benchmark suite (a built-in name or a TOML file) and write its leaderboard.
+
+    Each job's result is written as soon as it finishes; running the same command again skips finished jobs,
+    so an interrupted run resumes. See `gan-zoo suites` for the built-in suites.
+
+    \b
+    Example:
+      gan-zoo bench quick
+      gan-zoo bench my-suite.toml --out runs/mine --jobs 2
+      gan-zoo bench paper --executor ray --address auto
+    """
+    reg = registry()
+    suite = load_suite(suite_name, reg)
+    out = out or Path("runs") / f"bench-{suite.name}"
+    click.echo(f"leaderboard: {out / 'leaderboard.html'} (and .md, .json; written when the suite ends)")
+    pending, results = plan(suite, out, retry_failed)
+    write_suite_record(suite, out)
+    click.echo(f"suite {suite.name}: {len(suite.jobs)} jobs, {len(results)} finished before, {len(pending)} to run "
+               f"({executor}{f', {jobs} workers' if executor == 'local' and jobs > 1 else ''})", err=True)
+    bar = tqdm(total=len(suite.jobs), initial=len(results), unit="job", desc=suite.name, disable=None,
+               dynamic_ncols=True)
+    waiting = list(pending)
+    try:
+        bar.set_postfix_str(f"running {waiting[0].title}" if waiting else "")
+        for outcome in run_jobs(pending, out, executor=executor, jobs=jobs, address=address, device=device):
+            record = store(out, outcome)
+            results[record["key"]] = record
+            waiting = [job for job in waiting if job.key != record["key"]]
+            bar.update(1)
+            bar.set_postfix_str(f"running {waiting[0].title}" if waiting else "", refresh=True)
+            title = next(job.title for job in suite.jobs if job.key == record["key"])
+            detail = f": {record['error']}" if record["error"] else ""
+            tqdm.write(f"[{len(results)}/{len(suite.jobs)}] {record['status']:8} {title} "
+                       f"({record['seconds']:.0f} s){detail}", file=sys.stderr)
+    finally:
+        bar.close()
+    ordered = [results[job.key] for job in suite.jobs if job.key in results]
+    board, written = write_report(out, ordered, suite=suite.name)
+    for name, header, rows in text_tables(board):
+        click.echo(f"\n{name}")
+        _print_table(rows, header)
+    click.echo(f"leaderboard: {written['html']} (and {written['md']}, {written['json']})")
+    failed = [r for r in ordered if r["status"] == "failed"]
+    if failed:
+        click.echo(f"gan-zoo: {len(failed)} job(s) failed (listed in the leaderboard); fix the cause and run "
+                   f"again with --retry-failed", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.option("--format", "formats", default=",".join(FORMATS), show_default=True,
+              help="Comma-separated: md, html, json.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write the leaderboard (default: RESULTS_DIR).")
+def report(results_dir, formats, out):
+    """Write the leaderboard of a results folder (what `gan-zoo bench --out` wrote).
+
+    \b
+    Example:
+      gan-zoo report runs/bench-quick --format html --out site/
+    """
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = sorted(set(chosen) - set(FORMATS))
+    if unknown or not chosen:
+        raise UserError(f"--format {formats}: choose from {', '.join(FORMATS)}")
+    if not (results_dir / "results").is_dir():
+        raise UserError(f"{results_dir}: no results/ folder here; give the --out folder of a `gan-zoo bench` run")
+    results = read_results(results_dir)
+    suite = None
+    if (results_dir / "suite.json").exists():  # report the suite as it now stands, not results of older versions
+        recorded = json.loads((results_dir / "suite.json").read_text())
+        suite = recorded["name"]
+        keys = [job["key"] for job in recorded["jobs"]]
+        left_out = len(set(results) - set(keys))
+        if left_out:
+            click.echo(f"{left_out} result(s) of jobs no longer in the suite left out", err=True)
+        results = {key: results[key] for key in keys if key in results}
+    if not results:
+        raise UserError(f"{results_dir}: no job results yet; run `gan-zoo bench` with --out {results_dir}")
+    _, written = write_report(results_dir, list(results.values()), suite=suite, out=out, formats=chosen)
+    for path in written.values():
+        click.echo(f"wrote {path}")

@@ -1,4 +1,4 @@
-"""The plugin contract: three callback-style hooks, each given a `register` function.
+"""The plugin contract: four callback-style hooks, each given a `register` function.
 
 A plugin is a module (or object) with functions marked `@gan_zoo.hookimpl`, made known through an entry
 point in the `gan_zoo` group. Example::
@@ -29,3 +29,8 @@ def register_datasets(register):
 @hookspec
 def register_discriminators(register):
     """Call register(name, builder) for each evaluation discriminator class (used by the harness)."""
+
+
+@hookspec
+def register_suites(register):
+    """Call register(suite) for each benchmark suite: a gan_zoo.suites.SuiteFile (a name and a TOML file)."""

@@ -28,23 +28,32 @@ def image_grid(images: torch.Tensor, scale: int = 4, columns: int | None = None)
     return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
 
 
-def scatter_png(points: torch.Tensor, title: str, reference: torch.Tensor | None = None) -> bytes:
+def pyplot():
+    """matplotlib.pyplot on the file-only backend (imported late: it is slow to import, and no screen is assumed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
+    return plt
+
+
+def figure_png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", bbox_inches="tight", dpi=100)
+    pyplot().close(figure)
+    return buffer.getvalue()
+
+
+def scatter_png(points: torch.Tensor, title: str, reference: torch.Tensor | None = None) -> bytes:
+    figure, axes = pyplot().subplots(figsize=(5, 5), dpi=100)
     axes.scatter(*points.T.numpy(), s=2, alpha=0.4, color="tab:blue", label="samples")
     if reference is not None:
         axes.scatter(*reference.T.numpy(), s=60, marker="x", color="tab:red", label="modes")
     axes.set_aspect("equal")
     axes.set_title(title)
     axes.legend(loc="upper right", fontsize=8)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
+    return figure_png(figure)
 
 
 def write_samples_png(path: Path, samples: torch.Tensor, title: str, reference: torch.Tensor | None = None):

@@ -21,7 +21,7 @@ from gan_zoo import hookspecs
 from gan_zoo.errors import UserError
 
 ENTRY_POINT_GROUP = "gan_zoo"
-KINDS = ("families", "datasets", "discriminators")
+KINDS = ("families", "datasets", "discriminators", "suites")
 
 
 @dataclass
@@ -47,6 +47,7 @@ class Registry:
     families: dict[str, type]  # name -> GanModel subclass
     datasets: dict[str, object]  # name -> DatasetSource
     discriminators: dict[str, object]
+    suites: dict[str, object]  # name -> SuiteFile
     provider: dict[tuple[str, str], Plugin]  # (kind, name) -> the plugin that registered it
 
     def family(self, name: str) -> type:
@@ -58,6 +59,9 @@ class Registry:
     def discriminator(self, name: str):
         return self._lookup("discriminators", name)
 
+    def suite(self, name: str):
+        return self._lookup("suites", name)
+
     def plugin_of(self, kind: str, name: str) -> Plugin:
         return self.provider[(kind, name)]
 
@@ -65,7 +69,8 @@ class Registry:
         items = getattr(self, kind)
         if name in items:
             return items[name]
-        singular = {"families": "family", "datasets": "dataset", "discriminators": "discriminator"}[kind]
+        singular = {"families": "family", "datasets": "dataset", "discriminators": "discriminator",
+                    "suites": "suite"}[kind]
         near = difflib.get_close_matches(name, list(items), n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(repr(n) for n in near)}? " if near else ""
         loaded = ", ".join(p.label for p in self.plugins if p.error is None) or "none"
@@ -107,7 +112,7 @@ def load_registry() -> Registry:
             manager.unregister(module)
             plugin.error = f"unknown hook {unknown[0]}; the hooks are {', '.join('register_' + k for k in KINDS)}"
 
-    registry = Registry(list(plugins.values()), {}, {}, {}, {})
+    registry = Registry(list(plugins.values()), {}, {}, {}, {}, {})
     for kind in KINDS:
         for impl in getattr(manager.hook, f"register_{kind}").get_hookimpls():
             _collect(registry, kind, plugins[impl.plugin_name], impl.function)

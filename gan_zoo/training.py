@@ -42,7 +42,7 @@ class RunResult:
     checkpoint: Path
     step: int
     resumed_from: int  # 0 for a fresh run
-    seconds: float
+    seconds: float  # training (or construction) time, including the runs this one resumed
 
 
 def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, out: Path, seed: int,
@@ -59,17 +59,18 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
 
     if family.kind == "constructed":
         if previous is not None:
-            return RunResult(load_model(previous, registry, device), path, 0, 0, 0.0)
+            return RunResult(load_model(previous, registry, device), path, 0, 0, previous.metadata["seconds"])
         model = construct(family, config, data, seed, device)
-        save_checkpoint(path, model, step=0, **save)
-        return RunResult(model, path, 0, 0, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        save_checkpoint(path, model, step=0, seconds=seconds, **save)
+        return RunResult(model, path, 0, 0, seconds)
 
     model = load_model(previous, registry, device) if previous else family(config, data.spec).to(device)
     optimizers = model.configure_optimizers()
-    start = 0
+    start, earlier_seconds = 0, 0.0
     if previous is not None:
         restore_optimizers(previous, optimizers)
-        start = previous.step
+        start, earlier_seconds = previous.step, previous.metadata["seconds"]
     model.train()
     last_saved = start if previous is not None else None
     real_items = data.train.x.to(device)
@@ -85,11 +86,12 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
             raise Diverged(f"diverged at step {step + 1} (losses {_fmt(losses)}); {kept}; "
                            f"try a lower learning rate with --set lr=...")
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-            save_checkpoint(path, model, step=step + 1, optimizers=optimizers, **save)
+            save_checkpoint(path, model, step=step + 1, optimizers=optimizers,
+                            seconds=earlier_seconds + time.perf_counter() - started, **save)
             last_saved = step + 1
         if step % 50 == 0:
             bar.set_postfix_str(_fmt(losses), refresh=False)
-    return RunResult(model, path, max(steps, start), start, time.perf_counter() - started)
+    return RunResult(model, path, max(steps, start), start, earlier_seconds + time.perf_counter() - started)
 
 
 def construct(family: type, config, data: LoadedDataset, seed: int, device: torch.device) -> GanModel:

@@ -10,7 +10,7 @@ from gan_zoo.cli import main
 
 from .conftest import make_distribution, run_cli
 
-COMMANDS = ["plugins", "families", "datasets", "train", "sample", "eval"]
+COMMANDS = ["plugins", "families", "datasets", "train", "sample", "eval", "suites", "bench", "report"]
 
 
 def invoke(*args):

@@ -1,0 +1,183 @@
+"""Running a suite: each job trains (or constructs) one family on one data set, evaluates it, and is stored.
+
+The results folder:
+  suite.json            the suite as expanded (name, file, every job with its key)
+  results/KEY.json      one per finished job, written atomically when it ends: status ok, failed or diverged
+  jobs/KEY/             the job's checkpoint (an interrupted job resumes its training), samples.png, montage.png
+  leaderboard.*         the report (gan_zoo.report), rewritten at the end of every run
+
+Running again skips every job with a result (failed ones too, unless retry_failed), so an interrupted run loses
+at most the jobs in flight. Executors differ only in where `execute` runs: in this process, in N worker
+processes, or as Ray tasks; each job sets its own torch threads, so the numbers do not depend on the executor.
+Result schema `gan-zoo-result/1`: schema, key, status, error, job (the Job), train {steps, seconds,
+resumed_from}, eval (a gan-zoo-eval/1 record), artifacts {samples, montage: paths relative to the folder},
+host, executor, device, started, seconds (the whole job).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import platform
+import signal
+import time
+import traceback
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+
+import torch
+
+from gan_zoo.errors import Diverged, UserError
+from gan_zoo.family import config_from_dict
+from gan_zoo.files import atomic_write_bytes, atomic_write_json
+from gan_zoo.suites import Job, Suite, typed
+
+RESULT_SCHEMA = "gan-zoo-result/1"
+SUITE_RUN_SCHEMA = "gan-zoo-suite-run/1"
+EXECUTORS = ("local", "ray")
+
+
+def execute(job: Job, out: str, device: str, executor: str = "local", progress: bool = False) -> dict:
+    """Run one job here; returns {"record": ..., "artifacts": {file name: PNG bytes}}.
+
+    A job's own failure is recorded, not raised, so one bad job never stops a suite. The artifacts travel back
+    with the record because a Ray worker may not share the driver's disk.
+    """
+    from gan_zoo.datasets import open_dataset
+    from gan_zoo.harness.evaluate import EvalConfig, evaluate
+    from gan_zoo.plots import write_samples_png
+    from gan_zoo.registry import registry
+    from gan_zoo.training import resolve_device, run
+
+    torch.set_num_threads(job.threads)
+    work = Path(out) / "jobs" / job.key
+    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    record = {"schema": RESULT_SCHEMA, "key": job.key, "status": "ok", "error": None, "job": job.to_json(),
+              "host": platform.node(), "executor": executor, "started": started.isoformat(timespec="seconds")}
+    artifacts = {}
+    try:
+        reg = registry()
+        data = open_dataset(reg.dataset(job.dataset), seed=job.seed, root=Path(job.data_root))
+        if data.fingerprint != job.fingerprint:
+            raise UserError(f"{job.dataset} changed since the suite was read (fingerprint {data.fingerprint}, "
+                            f"expected {job.fingerprint}); run the suite again to re-read it")
+        torch_device = resolve_device(device)
+        record["device"] = str(torch_device)
+        config = config_from_dict(reg.family(job.family).Config, job.config)
+        trained = run(reg, job.family, config, data, out=work, seed=job.seed, steps=job.steps, device=torch_device,
+                      progress=progress)
+        record["train"] = {"steps": trained.step, "seconds": round(trained.seconds, 3),
+                           "resumed_from": trained.resumed_from}
+        eval_config = typed(EvalConfig, job.eval, lambda key: f"job {job.key}")
+        record["eval"] = evaluate(trained.model, data, reg, eval_config, seed=job.seed, device=torch_device,
+                                  plugin=reg.plugin_of("families", job.family).to_json(),
+                                  montage=work / "montage.png")
+        birthday = record["eval"]["metrics"].get("birthday")
+        if birthday and birthday["montage"]:  # where the driver stores it, not where this worker wrote it
+            birthday["montage"] = str(Path("jobs") / job.key / "montage.png")
+        samples = trained.model.sample(2500 if data.spec.shape == (2,) else 64, seed=job.seed)
+        write_samples_png(work / "samples.png", samples.cpu(), f"{trained.model.display_name} on {data.name}",
+                          reference=data.heldout.modes)
+        artifacts = {name: (work / name).read_bytes() for name in ("samples.png", "montage.png")
+                     if (work / name).exists()}
+    except Diverged as exc:
+        record.update(status="diverged", error=str(exc))
+    except Exception as exc:  # any other failure of this job: recorded with its traceback, the suite goes on
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc(limit=-8))
+    record["seconds"] = round(time.perf_counter() - clock, 3)
+    return {"record": record, "artifacts": artifacts}
+
+
+def store(out: Path, outcome: dict) -> dict:
+    """Write a finished job's artifacts, then its result (last, so a result never points at missing files)."""
+    record = outcome["record"]
+    record["artifacts"] = {}
+    for name, payload in outcome["artifacts"].items():
+        relative = Path("jobs") / record["key"] / name
+        atomic_write_bytes(out / relative, payload)
+        record["artifacts"][Path(name).stem] = str(relative)
+    atomic_write_json(out / "results" / f"{record['key']}.json", record)
+    return record
+
+
+def read_results(out: Path) -> dict[str, dict]:
+    """Every readable result in a results folder, by key; unreadable files are reported and left alone."""
+    found = {}
+    for path in sorted((Path(out) / "results").glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+            found[record["key"]] = record
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"gan-zoo: warning: skipping unreadable result {path}: {exc}", flush=True)
+    return found
+
+
+def plan(suite: Suite, out: Path, retry_failed: bool) -> tuple[list[Job], dict[str, dict]]:
+    """The jobs still to run, and the results already there for the suite's other jobs."""
+    finished = read_results(out)
+    keep = {job.key: finished[job.key] for job in suite.jobs
+            if job.key in finished and (finished[job.key]["status"] == "ok" or not retry_failed)}
+    return [job for job in suite.jobs if job.key not in keep], keep
+
+
+def write_suite_record(suite: Suite, out: Path) -> None:
+    atomic_write_json(out / "suite.json", {
+        "schema": SUITE_RUN_SCHEMA, "name": suite.name, "path": str(suite.path), "description": suite.description,
+        "suite_file": suite.path.read_text(), "jobs": [job.to_json() for job in suite.jobs]})
+
+
+def run_jobs(pending: list[Job], out: Path, *, executor: str, jobs: int, address: str | None,
+             device: str) -> Iterator[dict]:
+    """Run the jobs on the chosen executor, yielding each outcome as it finishes (in any order)."""
+    out = Path(out).resolve()
+    if executor == "ray":
+        return _on_ray(pending, out, device, address)
+    if executor != "local":
+        raise UserError(f"--executor {executor}: use one of {', '.join(EXECUTORS)}")
+    if jobs <= 1:
+        return (execute(job, str(out), device, progress=True) for job in pending)
+    return _on_worker_processes(pending, out, device, jobs)
+
+
+def _ignore_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the pool
+
+
+def _on_worker_processes(pending: list[Job], out: Path, device: str, jobs: int) -> Iterator[dict]:
+    context = multiprocessing.get_context("spawn")  # fork after torch has started threads is unsafe
+    pool = context.Pool(jobs, initializer=_ignore_interrupts)
+    try:
+        yield from pool.imap_unordered(partial(execute, out=str(out), device=device), pending)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _on_ray(pending: list[Job], out: Path, device: str, address: str | None) -> Iterator[dict]:
+    try:
+        import ray
+    except ImportError:
+        raise UserError("--executor ray needs Ray: pip install 'gan-zoo[ray]'") from None
+    if address is None:
+        cores = os.cpu_count() or 1
+        too_big = next((job for job in pending if job.threads > cores), None)
+        if too_big:
+            raise UserError(f"{too_big.title} asks for {too_big.threads} CPUs and this machine has {cores}; "
+                            f"lower [resources] cpus in the suite or join a cluster with --address")
+    ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    task = ray.remote(execute)
+    waiting = [task.options(num_cpus=job.threads, num_gpus=job.gpus).remote(job, str(out), device, "ray")
+               for job in pending]
+    try:
+        while waiting:
+            done, waiting = ray.wait(waiting, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        for ref in waiting:
+            ray.cancel(ref, force=True)
+        ray.shutdown()

@@ -1,0 +1,398 @@
+"""Leaderboards from a folder of job results: Markdown, a self-contained HTML page, and JSON, with plots.
+
+One leaderboard per data set, one row per family and config (its seeds pooled: each number is the mean over
+seeds, with the standard deviation beside it when there are several).
+
+Default order: the held-out neural-net distance at the largest capacity minus its noise floor, smallest
+first (closest to real data as the strongest discriminators see it). Read it beside the birthday column: a
+memorising generator can top this order, which is the failure the harness exists to show.
+
+JSON schema `gan-zoo-leaderboard/1`:
+  schema, generated (UTC), results (the folder), suite (name or null), sort (the default order in words),
+  datasets {NAME: {capacities [target p], ceilings {inception_score, fd}, rows [ROW], plots {nn_distance,
+  birthday: file names or null}}}, failures [{key, title, status, error}], versions (of the first result)
+ROW: label, family, display_name, overrides, seeds, keys, excess (the sort key), and for each metric a
+  {mean, sd, n} summary (sd null for one seed) or null when it does not apply:
+  nn_heldout {target p: summary}, nn_ci {target p: [low, high]} (one seed: its bootstrap CI; several: a
+  t-interval over seeds), noise_floor {target p: summary}, inception_score, fd, birthday_support, true_support
+  (a construction's exact support, else null), modes_captured, n_modes, high_quality, probe_accuracy,
+  probe_chance, train_seconds, eval_seconds; samples and montage (artifact paths of the first seed, or null)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gan_zoo.files import atomic_write_bytes, atomic_write_json
+from gan_zoo.plots import figure_png, pyplot
+
+SCHEMA = "gan-zoo-leaderboard/1"
+FORMATS = ("md", "html", "json")
+SORT = "held-out neural-net distance at the largest capacity minus its noise floor, ascending"
+
+
+def _summary(values: list[float | None]) -> dict | None:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+    return {"mean": mean, "sd": sd, "n": len(values)}
+
+
+def _interval(values: list[float], single_ci: list[float] | None) -> list[float] | None:
+    if len(values) == 1:
+        return single_ci
+    if not values:
+        return None
+    from scipy.stats import t
+
+    s = _summary(values)
+    half = t.ppf(0.975, len(values) - 1) * s["sd"] / math.sqrt(len(values))
+    return [s["mean"] - half, s["mean"] + half]
+
+
+def _row_label(job: dict, display_name: str) -> str:
+    if job.get("label"):
+        return job["label"]
+    settings = ", ".join(f"{k}={v}" for k, v in sorted(job.get("overrides", {}).items()))
+    return f"{display_name} ({settings})" if settings else display_name
+
+
+def _metric(records, *path):
+    values = []
+    for record in records:
+        value = record
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        values.append(value)
+    return values
+
+
+def build(results: list[dict], *, folder: str, suite: str | None) -> dict:
+    """The leaderboard as data (the JSON format); the other formats render it."""
+    ok = [r for r in results if r["status"] == "ok"]
+    failures = [{"key": r["key"], "title": f"{r['job']['family']} on {r['job']['dataset']}, seed {r['job']['seed']}",
+                 "status": r["status"], "error": r["error"]} for r in results if r["status"] != "ok"]
+    datasets = {}
+    for name in sorted({r["job"]["dataset"] for r in ok}):
+        groups: dict[str, list[dict]] = {}
+        for record in sorted((r for r in ok if r["job"]["dataset"] == name), key=lambda r: r["job"]["seed"]):
+            identity = json.dumps([record["job"]["family"], record["job"]["config"], record["job"]["steps"],
+                                   record["job"]["eval"], record["job"]["label"]], sort_keys=True)
+            groups.setdefault(identity, []).append(record)
+        rows = [_row(records) for records in groups.values()]
+        capacities = sorted({int(p) for row in rows for p in row["nn_heldout"]})
+        rows.sort(key=lambda row: (row["excess"] is None, row["excess"] if row["excess"] is not None else 0,
+                                   row["label"]))
+        evals = [r["eval"]["metrics"] for r in ok if r["job"]["dataset"] == name]
+        datasets[name] = {"capacities": capacities, "rows": rows, "plots": {},
+                          "ceilings": {"inception_score": _summary(_metric(evals, "inception_score", "real_ceiling")),
+                                       "fd": _summary(_metric(evals, "fd", "real_floor"))}}
+    return {"schema": SCHEMA, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "results": folder, "suite": suite, "sort": SORT, "datasets": datasets, "failures": failures,
+            "versions": results[0]["eval"]["versions"] if ok else None}
+
+
+def _row(records: list[dict]) -> dict:
+    first = records[0]
+    metrics = [r["eval"]["metrics"] for r in records]
+    by_capacity: dict[int, list[dict]] = {}
+    for m in metrics:
+        for entry in m.get("nn_distance", []):
+            by_capacity.setdefault(int(entry["target_p"]), []).append(entry)
+    nn_heldout = {p: _summary([e["heldout_gap"] for e in es]) for p, es in by_capacity.items()}
+    floors = {p: _summary([e["noise_floor"] for e in es]) for p, es in by_capacity.items()}
+    largest = max(by_capacity, default=None)
+    excess = None if largest is None else nn_heldout[largest]["mean"] - floors[largest]["mean"]
+    return {
+        "label": _row_label(first["job"], first["eval"]["display_name"]), "family": first["job"]["family"],
+        "display_name": first["eval"]["display_name"], "overrides": first["job"]["overrides"],
+        "seeds": [r["job"]["seed"] for r in records], "keys": [r["key"] for r in records], "excess": excess,
+        "nn_heldout": nn_heldout, "noise_floor": floors,
+        "nn_ci": {p: _interval([e["heldout_gap"] for e in es], es[0]["ci"]) for p, es in by_capacity.items()},
+        "nn_p": {p: es[0]["p"] for p, es in by_capacity.items()},
+        "inception_score": _summary(_metric(metrics, "inception_score", "mean")),
+        "fd": _summary(_metric(metrics, "fd", "value")),
+        "birthday_support": _summary(_metric(metrics, "birthday", "support_estimate")),
+        "birthday_no_duplicates_up_to": _metric(metrics, "birthday", "no_duplicates_up_to")[0],
+        "p_duplicate_by_s": _metric(metrics, "birthday", "p_duplicate_by_s")[0],
+        "true_support": first["eval"]["facts"].get("support"),
+        "modes_captured": _summary(_metric(metrics, "modes", "modes_captured")),
+        "n_modes": _metric(metrics, "modes", "n_modes")[0],
+        "high_quality": _summary(_metric(metrics, "modes", "high_quality_fraction")),
+        "probe_accuracy": _summary(_metric(metrics, "probe", "accuracy")),
+        "probe_chance": _metric(metrics, "probe", "chance")[0],
+        "train_seconds": _summary(_metric(records, "train", "seconds")),
+        "eval_seconds": _summary([sum(r["eval"]["timings"].values()) for r in records]),
+        "samples": first.get("artifacts", {}).get("samples"), "montage": first.get("artifacts", {}).get("montage"),
+    }
+
+
+# -- plots -----------------------------------------------------------------------------------------------------
+
+def _line_plot(title: str, xlabel: str, ylabel: str, draw) -> bytes:
+    """A log-x line plot with the legend beside it, as PNG bytes; draw(axes) adds the lines."""
+    figure, axes = pyplot().subplots(figsize=(7, 4.5))
+    draw(axes)
+    axes.set_xscale("log")
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return figure_png(figure)
+
+
+def nn_distance_plot(name: str, board: dict) -> bytes | None:
+    """Held-out neural-net distance against capacity, one line per row, with CIs and the noise floor."""
+    rows = [row for row in board["rows"] if row["nn_heldout"]]
+    return _line_plot(f"{name}: neural-net distance against capacity", "discriminator capacity p (parameters)",
+                      "held-out neural-net distance", lambda axes: _draw_nn_distance(axes, rows)) if rows else None
+
+
+def _draw_nn_distance(axes, rows: list[dict]) -> None:
+    for row in rows:
+        ps = sorted(row["nn_heldout"], key=int)
+        x = [row["nn_p"][p] for p in ps]
+        y = [row["nn_heldout"][p]["mean"] for p in ps]
+        low = [y_i - (row["nn_ci"][p] or [y_i, y_i])[0] for p, y_i in zip(ps, y, strict=True)]
+        high = [(row["nn_ci"][p] or [y_i, y_i])[1] - y_i for p, y_i in zip(ps, y, strict=True)]
+        axes.errorbar(x, y, yerr=[[max(v, 0) for v in low], [max(v, 0) for v in high]], marker="o", capsize=3,
+                      label=row["label"])
+    floor_ps = sorted({p for row in rows for p in row["noise_floor"]}, key=int)
+    floor = [_mean([row["noise_floor"][p]["mean"] for row in rows if p in row["noise_floor"]]) for p in floor_ps]
+    axes.plot([rows[0]["nn_p"].get(p, int(p)) for p in floor_ps], floor, "k--", label="noise floor (real vs real)")
+    axes.set_yscale("symlog", linthresh=1e-3)  # held-out gaps can be negative; symlog is log-like above 1e-3
+
+
+def birthday_plot(name: str, board: dict) -> bytes | None:
+    rows = [row for row in board["rows"] if row["p_duplicate_by_s"]]
+
+    def draw(axes):
+        for row in rows:
+            sizes = sorted(row["p_duplicate_by_s"], key=int)
+            axes.plot([int(s) for s in sizes], [row["p_duplicate_by_s"][s] for s in sizes], marker="o",
+                      label=row["label"])
+        axes.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+
+    return _line_plot(f"{name}: birthday test", "sample size s", "P(duplicate among s samples)", draw) if rows else None
+
+
+def _mean(values):
+    return sum(values) / len(values)
+
+
+# -- rendering -------------------------------------------------------------------------------------------------
+
+def _num(summary: dict | None, digits: int = 4) -> str:
+    if summary is None:
+        return "-"
+    text = f"{summary['mean']:.{digits}g}"
+    return f"{text} ± {summary['sd']:.2g}" if summary["sd"] is not None else text
+
+
+def _columns(board: dict) -> list[tuple[str, callable, callable]]:
+    """(header, cell text, sort value) for each column of a data set's table."""
+    ceilings = board["ceilings"]
+    columns = [("family", lambda r: r["label"], lambda r: r["label"])]
+    for p in board["capacities"]:
+        columns.append((f"NND p≈{p:.0e}".replace("e+0", "e"),
+                        lambda r, p=p: _num(r["nn_heldout"].get(p)),
+                        lambda r, p=p: (r["nn_heldout"].get(p) or {}).get("mean")))
+    if board["capacities"]:
+        columns.append(("noise floor (per p)",
+                        lambda r: " / ".join(_num(r["noise_floor"].get(p), 2) for p in board["capacities"]),
+                        lambda r: r["excess"]))
+    if ceilings["inception_score"]:
+        columns.append((f"IS (real {ceilings['inception_score']['mean']:.3g})", lambda r: _num(r["inception_score"]),
+                        lambda r: (r["inception_score"] or {}).get("mean")))
+    if ceilings["fd"]:
+        columns.append((f"FD (real {ceilings['fd']['mean']:.3g})", lambda r: _num(r["fd"]),
+                        lambda r: (r["fd"] or {}).get("mean")))
+    columns += [
+        ("birthday support", _support_text, lambda r: (r["birthday_support"] or {}).get("mean")),
+        ("modes", lambda r: "-" if r["modes_captured"] is None else
+         f"{_num(r['modes_captured'], 3)}/{r['n_modes']} ({r['high_quality']['mean']:.0%} HQ)",
+         lambda r: (r["modes_captured"] or {}).get("mean")),
+        ("probe on E(x)", lambda r: "-" if r["probe_accuracy"] is None else
+         f"{r['probe_accuracy']['mean']:.3f} (chance {r['probe_chance']:.3f})",
+         lambda r: (r["probe_accuracy"] or {}).get("mean")),
+        ("train s", lambda r: _num(r["train_seconds"], 3), lambda r: (r["train_seconds"] or {}).get("mean")),
+        ("seeds", lambda r: str(len(r["seeds"])), lambda r: len(r["seeds"])),
+    ]
+    return columns
+
+
+def _support_text(row: dict) -> str:
+    if row["birthday_support"] is None:
+        up_to = row["birthday_no_duplicates_up_to"]
+        return f"no duplicates up to s={up_to}" if up_to else "-"
+    true = f" (true {row['true_support']})" if row["true_support"] else ""
+    return _num(row["birthday_support"], 3) + true
+
+
+def render_markdown(board: dict, plot_files: dict) -> str:
+    lines = [f"# gan-zoo leaderboard{': ' + board['suite'] if board['suite'] else ''}", "",
+             f"Results in `{board['results']}`, generated {board['generated']}. Rows are sorted by {board['sort']}.",
+             "NND: held-out neural-net distance (mean over seeds ± sd); the noise floor is real held-out data against "
+             "itself with the same discriminators.", ""]
+    for name, data in board["datasets"].items():
+        columns = _columns(data)
+        lines += [f"## {name}", "", "| " + " | ".join(h for h, _, _ in columns) + " |",
+                  "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(text(row).replace("|", "\\|") for _, text, _ in columns) + " |"
+                  for row in data["rows"]]
+        lines.append("")
+        for kind, file in plot_files.get(name, {}).items():
+            lines += [f"![{name} {kind}]({file})", ""]
+        for row in data["rows"]:
+            pictures = [f"![{row['label']} {kind}]({row[kind]})" for kind in ("samples", "montage") if row[kind]]
+            if pictures:
+                lines += [f"**{row['label']}**: " + " ".join(pictures), ""]
+    if board["failures"]:
+        lines += ["## Failed jobs", ""] + [f"- {f['title']} ({f['status']}, `{f['key']}`): {f['error']}"
+                                           for f in board["failures"]] + [""]
+    return "\n".join(lines)
+
+
+SORT_SCRIPT = """
+document.querySelectorAll("table.leaderboard").forEach(function (table) {
+  table.querySelectorAll("th").forEach(function (th, column) {
+    th.addEventListener("click", function () {
+      var ascending = th.getAttribute("data-order") !== "asc";
+      table.querySelectorAll("th").forEach(function (other) { other.removeAttribute("data-order"); });
+      th.setAttribute("data-order", ascending ? "asc" : "desc");
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      function value(row) {
+        var raw = row.cells[column].getAttribute("data-value");
+        var number = parseFloat(raw);
+        return isNaN(number) ? raw : number;
+      }
+      rows.sort(function (a, b) {
+        var x = value(a), y = value(b);
+        if (x === "" || x === null) return 1;  // missing values last, either way
+        if (y === "" || y === null) return -1;
+        var order = (typeof x === "number" && typeof y === "number") ? x - y : String(x).localeCompare(String(y));
+        return ascending ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+"""
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table.leaderboard { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+table.leaderboard th, table.leaderboard td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+table.leaderboard td:first-child, table.leaderboard th:first-child { text-align: left; }
+table.leaderboard th { background: #f0f0f0; cursor: pointer; user-select: none; }
+table.leaderboard th[data-order=asc]::after { content: " ▲"; }
+table.leaderboard th[data-order=desc]::after { content: " ▼"; }
+figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figcaption { font-size: 0.8em; text-align: center; }
+img.picture { max-width: 420px; max-height: 360px; image-rendering: pixelated; }
+"""
+
+
+def _data_uri(payload: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(payload).decode()
+
+
+def render_html(board: dict, plots: dict, pictures: dict[str, bytes]) -> str:
+    """One self-contained page: every image is embedded, the sorting script is inline, nothing is fetched."""
+    e = html.escape
+    parts = [f"<h1>gan-zoo leaderboard{': ' + e(board['suite']) if board['suite'] else ''}</h1>",
+             f"<p>Results in <code>{e(board['results'])}</code>, generated {e(board['generated'])}. Rows are sorted by "
+             f"{e(board['sort'])}; click a column to sort by it. NND: held-out neural-net distance (mean over seeds "
+             f"± sd); the noise floor is real held-out data against itself with the same discriminators.</p>"]
+    for name, data in board["datasets"].items():
+        columns = _columns(data)
+        parts.append(f"<h2>{e(name)}</h2><table class=\"leaderboard\"><thead><tr>"
+                     + "".join(f"<th>{e(h)}</th>" for h, _, _ in columns) + "</tr></thead><tbody>")
+        for row in data["rows"]:
+            cells = []
+            for _, text, value in columns:
+                v = value(row)
+                cells.append(f"<td data-value=\"{'' if v is None else e(str(v))}\">{e(text(row))}</td>")
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts.append("</tbody></table>")
+        for kind, payload in plots.get(name, {}).items():
+            parts.append(f"<figure><img class=\"plot\" alt=\"{e(name)} {kind}\" src=\"{_data_uri(payload)}\">"
+                         f"<figcaption>{e(kind.replace('_', ' '))}</figcaption></figure>")
+        parts.append("<div>")
+        for row in data["rows"]:
+            for kind in ("samples", "montage"):
+                if row[kind] and row[kind] in pictures:
+                    parts.append(f"<figure><img class=\"picture\" alt=\"{e(row['label'])} {kind}\" "
+                                 f"src=\"{_data_uri(pictures[row[kind]])}\"><figcaption>{e(row['label'])}: {kind}"
+                                 f"</figcaption></figure>")
+        parts.append("</div>")
+    if board["failures"]:
+        parts.append("<h2>Failed jobs</h2><ul>" + "".join(
+            f"<li>{e(f['title'])} ({e(f['status'])}, <code>{e(f['key'])}</code>): {e(str(f['error']))}</li>"
+            for f in board["failures"]) + "</ul>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gan-zoo leaderboard</title>"
+            f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts)
+            + f"\n<script>{SORT_SCRIPT}</script>\n</body></html>\n")
+
+
+def write_report(folder: Path, results: list[dict], *, suite: str | None, out: Path | None = None,
+                 formats: tuple[str, ...] = FORMATS) -> tuple[dict, dict[str, Path]]:
+    """Write leaderboard.{md,html,json} and plots/ into `out` (default: the results folder).
+
+    Returns the leaderboard (the JSON format's data) and the files written, by format.
+    """
+    folder = Path(folder)
+    out = Path(out or folder)
+    board = build(results, folder=str(folder), suite=suite)
+    plots = {name: {kind: payload for kind, payload in
+                    (("nn_distance", nn_distance_plot(name, data)), ("birthday", birthday_plot(name, data)))
+                    if payload}
+             for name, data in board["datasets"].items()}
+    written = {}
+    plot_files = {}
+    for name, kinds in plots.items():
+        for kind, payload in kinds.items():
+            relative = f"plots/{name}-{kind}.png"
+            atomic_write_bytes(out / relative, payload)
+            plot_files.setdefault(name, {})[kind] = relative
+            board["datasets"][name]["plots"][kind] = relative
+    if "json" in formats:
+        written["json"] = out / "leaderboard.json"
+        atomic_write_json(written["json"], board)
+    if "md" in formats:
+        written["md"] = out / "leaderboard.md"
+        atomic_write_bytes(written["md"], _relocate_markdown(render_markdown(board, plot_files), folder, out).encode())
+    if "html" in formats:
+        pictures = {row[kind]: (folder / row[kind]).read_bytes()
+                    for data in board["datasets"].values() for row in data["rows"]
+                    for kind in ("samples", "montage") if row[kind] and (folder / row[kind]).exists()}
+        written["html"] = out / "leaderboard.html"
+        atomic_write_bytes(written["html"], render_html(board, plots, pictures).encode())
+    return board, written
+
+
+def text_tables(board: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(data set, header, rows) per data set: the leaderboard for a terminal."""
+    tables = []
+    for name, data in board["datasets"].items():
+        columns = _columns(data)
+        rows = [[text(row) for _, text, _ in columns] for row in data["rows"]]
+        tables.append((name, [h for h, _, _ in columns], rows))
+    return tables
+
+
+def _relocate_markdown(text: str, folder: Path, out: Path) -> str:
+    """Artifact links are relative to the results folder; make them relative to where the Markdown goes."""
+    if folder.resolve() == out.resolve():
+        return text
+    prefix = os.path.relpath(folder.resolve(), out.resolve())
+    return text.replace("](jobs/", f"]({prefix}/jobs/")

@@ -1,0 +1,260 @@
+"""The benchmark runner: one result per job, resumable, failures recorded, executors agree, reports render."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gan_zoo.bench import execute, plan, store
+from gan_zoo.registry import registry
+from gan_zoo.suites import expand
+
+from .conftest import run_cli
+
+# Small enough to run in seconds; still every metric a ring and digits allow, and one trained family.
+TINY = """\
+[suite]
+description = "tiny"
+datasets = ["ring8"]
+
+[eval]
+metrics = ["nn_distance", "birthday", "modes", "inception_score", "fd", "probe"]
+capacities = [300, 1000]
+max_items = 300
+is_samples = 200
+
+[eval.ensemble]
+members = 2
+steps = 20
+
+[eval.birthday]
+sizes = [10, 20, 40]
+trials = 2
+
+[eval.classifier]
+steps = 20
+
+[[family]]
+name = "vanilla"
+steps = 30
+
+[[family]]
+name = "memorizer"
+set = {m = 20}
+datasets = ["ring8", "digits"]
+
+[[family]]
+name = "ed-memorizer"
+set = {m = 16}
+datasets = ["digits"]
+"""
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return {"GAN_ZOO_CACHE": str(cache)}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, env):
+    """The tiny suite, run once through the CLI as a user would; shared by the tests that read its results."""
+    folder = tmp_path_factory.mktemp("tiny")
+    suite = folder / "tiny.toml"
+    suite.write_text(TINY)
+    out = folder / "out"
+    result = run_cli("bench", suite, "--out", out, env_extra=env)
+    return suite, out, result
+
+
+def results_of(out: Path) -> dict:
+    return {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
+
+
+def test_bench_writes_one_result_per_job_and_a_leaderboard(tiny_run):
+    suite, out, result = tiny_run
+    jobs = expand(suite, registry()).jobs
+    results = results_of(out)
+    assert sorted(results) == sorted(job.key for job in jobs)
+    assert all(r["status"] == "ok" and r["schema"] == "gan-zoo-result/1" for r in results.values())
+    assert result.stdout.splitlines()[0] == f"leaderboard: {out / 'leaderboard.html'} (and .md, .json; written " \
+                                            f"when the suite ends)"
+    for name in ("leaderboard.html", "leaderboard.md", "leaderboard.json", "suite.json"):
+        assert (out / name).stat().st_size > 0
+    vanilla = next(r for r in results.values() if r["job"]["family"] == "vanilla")
+    assert vanilla["train"]["steps"] == 30 and (out / vanilla["artifacts"]["samples"]).exists()
+    memorizer_digits = next(r for r in results.values() if r["job"]["family"] == "memorizer"
+                            and r["job"]["dataset"] == "digits")
+    assert (out / memorizer_digits["artifacts"]["montage"]).exists()
+    assert {"nn_distance", "birthday", "inception_score", "fd"} <= set(memorizer_digits["eval"]["metrics"])
+
+
+def test_the_leaderboard_json_has_a_row_per_family_and_the_true_support_beside_the_estimate(tiny_run):
+    _, out, _ = tiny_run
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert board["schema"] == "gan-zoo-leaderboard/1" and board["suite"] == "tiny" and not board["failures"]
+    assert [row["family"] for row in board["datasets"]["ring8"]["rows"]].count("vanilla") == 1
+    assert board["datasets"]["ring8"]["capacities"] == [300, 1000]
+    digits = {row["family"]: row for row in board["datasets"]["digits"]["rows"]}
+    assert digits["memorizer"]["true_support"] == 20 and digits["ed-memorizer"]["probe_accuracy"] is not None
+    excess = [row["excess"] for row in board["datasets"]["digits"]["rows"]]
+    assert excess == sorted(excess)  # the documented default order
+    assert board["datasets"]["ring8"]["plots"]["nn_distance"] == "plots/ring8-nn_distance.png"
+
+
+def test_running_again_skips_finished_jobs(tiny_run, env):
+    suite, out, _ = tiny_run
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()}
+    again = run_cli("bench", suite, "--out", out, env_extra=env)
+    assert f"{len(before)} finished before, 0 to run" in again.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "results").iterdir()} == before
+
+
+def test_a_diverging_or_failing_job_is_recorded_and_the_suite_goes_on(tmp_path):
+    suite = tmp_path / "bad.toml"
+    suite.write_text(TINY.split("[[family]]")[0] + """
+[[family]]
+name = "vanilla"
+steps = 5
+set = {lr = 1e30}
+label = "diverges"
+
+[[family]]
+name = "memorizer"
+set = {m = 100000}
+label = "asks for more items than there are"
+
+[[family]]
+name = "memorizer"
+set = {m = 10}
+""")
+    jobs = expand(suite, registry()).jobs
+    records = {job.label: store(tmp_path / "out", execute(job, str(tmp_path / "out"), "cpu")) for job in jobs}
+    assert records["diverges"]["status"] == "diverged" and "diverged at step" in records["diverges"]["error"]
+    failed = records["asks for more items than there are"]
+    assert failed["status"] == "failed" and failed["error"] and "traceback" in failed
+    assert records[""]["status"] == "ok"
+    pending, finished = plan(expand(suite, registry()), tmp_path / "out", retry_failed=False)
+    assert not pending and len(finished) == 3
+    pending, _ = plan(expand(suite, registry()), tmp_path / "out", retry_failed=True)
+    assert {job.label for job in pending} == {"diverges", "asks for more items than there are"}
+
+
+def measured(out: Path) -> dict:
+    """Every job's numbers: its metrics, without where the domain classifier came from (trained or cached)."""
+    found = {}
+    for key, record in results_of(out).items():
+        metrics = record["eval"]["metrics"]
+        if "inception_score" in metrics:
+            metrics["inception_score"].pop("classifier")
+        found[key] = metrics
+    return found
+
+
+def test_worker_processes_give_the_same_numbers_as_a_sequential_run(tiny_run, tmp_path, env):
+    suite, out, _ = tiny_run
+    parallel = tmp_path / "parallel"
+    run_cli("bench", suite, "--out", parallel, "--jobs", "2", env_extra=env)
+    assert measured(parallel) == measured(out)
+
+
+def test_ray_gives_the_same_numbers_as_local(tiny_run, tmp_path, env):
+    pytest.importorskip("ray")
+    suite, out, _ = tiny_run
+    on_ray = tmp_path / "ray"
+    result = run_cli("bench", suite, "--out", on_ray, "--executor", "ray", env_extra=env)
+    assert measured(on_ray) == measured(out)
+    assert {r["executor"] for r in results_of(on_ray).values()} == {"ray"}
+    assert result.stdout.splitlines()[0].startswith("leaderboard: ")
+
+
+def test_a_killed_run_resumes_and_finishes_with_every_job_once(tmp_path, env):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY)
+    out = tmp_path / "out"
+    command = [str(Path(sys.executable).with_name("gan-zoo")), "bench", str(suite), "--out", str(out)]
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list((out / "results").glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)  # as hard as an interruption gets: no handler runs
+    process.wait()
+    first = results_of(out)
+    total = len(expand(suite, registry()).jobs)
+    assert 1 <= len(first) < total
+    again = run_cli("bench", suite, "--out", out, env_extra=env)
+    assert f"{len(first)} finished before, {total - len(first)} to run" in again.stderr
+    final = results_of(out)
+    assert len(final) == total and all(final[key] == record for key, record in first.items())
+    assert not [p for p in (out / "results").iterdir() if p.suffix != ".json"]  # no half-written files
+
+
+def test_report_rewrites_the_leaderboard_elsewhere_in_chosen_formats(tiny_run, tmp_path):
+    _, out, _ = tiny_run
+    result = run_cli("report", out, "--format", "md,json", "--out", tmp_path / "site")
+    assert sorted(p.name for p in (tmp_path / "site").iterdir()) == ["leaderboard.json", "leaderboard.md", "plots"]
+    markdown = (tmp_path / "site" / "leaderboard.md").read_text()
+    assert "## ring8" in markdown and "| memorizer (m=20) |" in markdown and "wrote" in result.stdout
+    linked = [line.split("](")[1].rstrip(")") for line in markdown.split() if "](" in line]
+    assert linked and all((tmp_path / "site" / link).exists() for link in linked)
+
+
+def test_report_on_a_folder_without_results_is_a_one_line_error(tmp_path):
+    result = run_cli("report", tmp_path, check=False)
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "no results/ folder" in result.stderr
+
+
+def test_the_html_leaderboard_works_in_a_real_browser(tiny_run, tmp_path):
+    """Loads the page in headless Chromium: rows and images present, sorting works, no script errors."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("GAN_ZOO_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
+        pytest.skip("chromium is not installed (CI installs it)")
+    _, out, _ = tiny_run
+    page = (out / "leaderboard.html").read_text()
+    assert "http://" not in page and "https://" not in page and 'src="data:image/png;base64,' in page
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("<head>", "<head>" + ERROR_TRAP, 1).replace("</body>", PROBE + "</body>"))
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
+                          probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    report = json.loads(dom.split('<pre id="probe">')[1].split("</pre>")[0])
+    board = json.loads((out / "leaderboard.json").read_text())
+    assert report["rows"] == sum(len(d["rows"]) for d in board["datasets"].values())
+    assert report["images"] >= 4 and report["broken_images"] == 0
+    assert report["sorted_descending"] and report["errors"] == []
+
+
+ERROR_TRAP = """<script>window.probeErrors = [];
+window.addEventListener("error", function (e) { window.probeErrors.push(String(e.message)); });
+var consoleError = console.error;
+console.error = function () { window.probeErrors.push(Array.prototype.join.call(arguments, " "));
+  consoleError.apply(console, arguments); };</script>"""
+
+PROBE = """<script>window.addEventListener("load", function () {
+  var table = document.querySelector("table.leaderboard");
+  var column = Array.prototype.findIndex.call(table.tHead.rows[0].cells, function (th) {
+    return th.textContent.indexOf("NND") === 0; });
+  var header = table.tHead.rows[0].cells[column];
+  header.click(); header.click();  // ascending, then descending
+  var values = Array.prototype.map.call(table.tBodies[0].rows, function (row) {
+    return parseFloat(row.cells[column].getAttribute("data-value")); }).filter(function (v) { return !isNaN(v); });
+  var descending = values.length > 1 && values.every(function (v, i) { return i === 0 || values[i - 1] >= v; });
+  var images = document.querySelectorAll("img");
+  var broken = Array.prototype.filter.call(images, function (img) { return !img.complete || img.naturalWidth === 0; });
+  var pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify({rows: document.querySelectorAll("table.leaderboard tbody tr").length,
+    images: images.length, broken_images: broken.length, sorted_descending: descending,
+    errors: window.probeErrors});
+  document.body.appendChild(pre);
+});</script>"""

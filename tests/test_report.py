@@ -1,0 +1,57 @@
+"""The leaderboard's arithmetic on records whose numbers are known: seeds pooled, rows ordered, gaps shown."""
+
+import math
+
+import pytest
+
+from gan_zoo.report import build, render_markdown, text_tables
+
+
+def record(family, seed, gap, floor, *, dataset="digits", support=None, status="ok", m=None):
+    job = {"family": family, "seed": seed, "dataset": dataset, "config": {"m": m}, "steps": 0, "eval": {},
+           "label": "", "overrides": {"m": m} if m else {}}
+    metrics = {"nn_distance": [{"p": 990, "target_p": 1000, "heldout_gap": gap, "noise_floor": floor,
+                                "ci": [gap - 0.1, gap + 0.1]}],
+               "birthday": {"support_estimate": support, "no_duplicates_up_to": None if support else 1280,
+                            "p_duplicate_by_s": {"10": 0.5}}}
+    return {"key": f"{family}-{seed}-{m}", "status": status, "error": None if status == "ok" else "boom", "job": job,
+            "train": {"seconds": 2.0}, "artifacts": {},
+            "eval": {"display_name": family, "metrics": metrics, "facts": {"support": m}, "timings": {"nn": 1.0},
+                     "versions": {}}}
+
+
+def test_seeds_are_pooled_into_mean_sd_and_a_t_interval():
+    board = build([record("vanilla", 0, 0.3, 0.0), record("vanilla", 1, 0.5, 0.0)], folder="f", suite=None)
+    (row,) = board["datasets"]["digits"]["rows"]
+    assert row["nn_heldout"][1000]["mean"] == pytest.approx(0.4)
+    assert row["nn_heldout"][1000]["sd"] == pytest.approx(math.sqrt(0.02))
+    half = 12.706 * math.sqrt(0.02) / math.sqrt(2)  # t(0.975, 1 degree of freedom)
+    assert row["nn_ci"][1000] == pytest.approx([0.4 - half, 0.4 + half], rel=1e-3)
+    assert row["seeds"] == [0, 1] and row["train_seconds"]["mean"] == 2.0
+
+
+def test_one_seed_keeps_its_bootstrap_interval_and_no_sd():
+    (row,) = build([record("vanilla", 0, 0.3, 0.0)], folder="f", suite=None)["datasets"]["digits"]["rows"]
+    assert row["nn_heldout"][1000] == {"mean": 0.3, "sd": None, "n": 1}
+    assert row["nn_ci"][1000] == pytest.approx([0.2, 0.4])
+
+
+def test_rows_are_ordered_by_the_gap_over_the_noise_floor_and_failures_listed_apart():
+    records = [record("wide", 0, 0.9, 0.5), record("close", 0, 0.2, 0.1), record("memorizer", 0, 0.05, 0.0, m=100,
+                                                                                   support=98.0),
+               record("broken", 0, 0.0, 0.0, status="failed")]
+    board = build(records, folder="f", suite="s")
+    rows = board["datasets"]["digits"]["rows"]
+    assert [r["label"] for r in rows] == ["memorizer (m=100)", "close", "wide"]
+    assert [f["status"] for f in board["failures"]] == ["failed"]
+    (name, header, cells), = text_tables(board)
+    assert name == "digits" and header[1] == "NND p≈1e3"
+    assert cells[0][header.index("birthday support")] == "98 (true 100)"
+    assert cells[1][header.index("birthday support")] == "no duplicates up to s=1280"
+    markdown = render_markdown(board, {})
+    assert "| memorizer (m=100) | 0.05 |" in markdown and "## Failed jobs" in markdown and "boom" in markdown
+
+
+def test_datasets_get_their_own_tables():
+    board = build([record("a", 0, 0.1, 0.0, dataset="ring8"), record("a", 0, 0.1, 0.0)], folder="f", suite=None)
+    assert sorted(board["datasets"]) == ["digits", "ring8"]
