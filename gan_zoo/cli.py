@@ -387,14 +387,20 @@ def bench(suite_name, out, executor, jobs, address, retry_failed, device):
     bar = tqdm(total=len(suite.jobs), initial=len(results), unit="job", desc=suite.name, disable=None,
                dynamic_ncols=True)
     waiting = list(pending)
+
+    def status() -> str:  # jobs start in suite order, so the first waiting ones are those running
+        if executor == "ray":
+            return f"{len(waiting)} on Ray"
+        return "running " + "; ".join(job.title for job in waiting[:jobs]) if waiting else ""
+
     try:
-        bar.set_postfix_str(f"running {waiting[0].title}" if waiting else "")
+        bar.set_postfix_str(status())
         for outcome in run_jobs(pending, out, executor=executor, jobs=jobs, address=address, device=device):
             record = store(out, outcome)
             results[record["key"]] = record
             waiting = [job for job in waiting if job.key != record["key"]]
             bar.update(1)
-            bar.set_postfix_str(f"running {waiting[0].title}" if waiting else "", refresh=True)
+            bar.set_postfix_str(status(), refresh=True)
             title = next(job.title for job in suite.jobs if job.key == record["key"])
             detail = f": {record['error']}" if record["error"] else ""
             tqdm.write(f"[{len(results)}/{len(suite.jobs)}] {record['status']:8} {title} "
