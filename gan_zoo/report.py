@@ -206,8 +206,9 @@ def _columns(board: dict) -> list[tuple[str, callable, callable]]:
                         lambda r, p=p: _num(r["nn_heldout"].get(p)),
                         lambda r, p=p: (r["nn_heldout"].get(p) or {}).get("mean")))
     if board["capacities"]:
-        columns.append(("noise floor (per p)",
-                        lambda r: " / ".join(_num(r["noise_floor"].get(p), 2) for p in board["capacities"]),
+        columns.append(("noise floor (per p)",  # means only: the spread is in the JSON
+                        lambda r: " / ".join("-" if r["noise_floor"].get(p) is None else
+                                             f"{r['noise_floor'][p]['mean']:.2g}" for p in board["capacities"]),
                         lambda r: r["excess"]))
     if ceilings["inception_score"]:
         columns.append((f"IS (real {ceilings['inception_score']['mean']:.3g})", lambda r: _num(r["inception_score"]),

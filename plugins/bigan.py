@@ -9,8 +9,6 @@ The harness exists partly because of these: Arora, Risteski and Zhang (2018) sho
 optimal with an encoder that outputs white noise (see the ed-memorizer family).
 """
 
-from dataclasses import dataclass
-
 import torch
 
 from gan_zoo import hookimpl
@@ -18,16 +16,11 @@ from gan_zoo.nets import discriminator_for, encoder_for, generator_for
 from gan_zoo.plugins.vanilla import VanillaConfig, VanillaGAN
 
 
-@dataclass
-class BiGANConfig(VanillaConfig):
-    lr: float = 5e-4  # three players to balance: a little slower than vanilla's default
-
-
 class BiGAN(VanillaGAN):
     name = "bigan"
     description = "BiGAN: deterministic encoder, discriminator on (x, z) pairs (Donahue et al. 2017)"
     players = ("generator", "encoder", "discriminator")
-    Config = BiGANConfig
+    Config = VanillaConfig  # lr 1e-3: on ring8, 5e-4 caught 4.0 modes over 5 seeds and 1e-3 7.0 over 4
     code_outputs = 1  # encoder outputs per code dimension: 1 (the code) or 2 (ALI's mean and log-scale)
 
     def build_players(self):

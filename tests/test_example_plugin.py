@@ -10,6 +10,7 @@ import torch
 
 from gan_zoo.datasets import open_dataset
 from gan_zoo.registry import load_registry
+from gan_zoo.suites import load_suite
 
 from .conftest import REPO, run_cli
 from .test_families import check_declaration, check_fit_sample_round_trip
@@ -34,6 +35,16 @@ def test_listed_with_its_plugin_name_then_trains_and_samples(site, tmp_path):
     run_cli("train", "lsgan", "--dataset", "ring8", "--steps", "20", "--out", tmp_path, env_extra=env)
     run_cli("sample", tmp_path / "model.safetensors", "-n", "100", "--out", tmp_path / "lsgan.png", env_extra=env)
     assert (tmp_path / "lsgan.png").stat().st_size > 1000
+
+
+def test_its_suite_is_listed_and_expands(site, monkeypatch):
+    suites = json.loads(run_cli("suites", "--json", env_extra={"PYTHONPATH": str(site)}).stdout)
+    shipped = next(s for s in suites if s["name"] == "lsgan-vs-vanilla")
+    assert shipped["plugin"] == "lsgan (gan-zoo-lsgan 0.1.0)" and shipped["path"].startswith(str(site))
+    monkeypatch.syspath_prepend(str(site))
+    jobs = load_suite("lsgan-vs-vanilla", load_registry()).jobs
+    assert {(job.family, job.dataset) for job in jobs} == {(f, d) for f in ("lsgan", "vanilla")
+                                                           for d in ("ring8", "grid25")} and len(jobs) == 12
 
 
 def test_passes_the_family_contract(site, monkeypatch, tmp_path):

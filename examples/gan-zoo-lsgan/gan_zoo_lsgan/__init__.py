@@ -1,13 +1,16 @@
 """Least-squares GAN (Mao et al. 2017): the vanilla game with squared errors in place of log losses.
 
 The discriminator regresses real items to 1 and generated ones to 0; the generator pulls its items' scores
-towards 1. Everything else (players, optimizers, training loop, checkpoints) comes from gan-zoo.
+towards 1. Everything else (players, optimizers, training loop, checkpoints) comes from gan-zoo. The plugin also ships a
+benchmark suite, `lsgan-vs-vanilla`: `gan-zoo bench lsgan-vs-vanilla`.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from gan_zoo import hookimpl
 from gan_zoo.plugins.vanilla import VanillaConfig, VanillaGAN
+from gan_zoo.suites import SuiteFile
 
 
 @dataclass
@@ -33,3 +36,8 @@ class LSGAN(VanillaGAN):
 @hookimpl
 def register_families(register):
     register(LSGAN)
+
+
+@hookimpl
+def register_suites(register):
+    register(SuiteFile("lsgan-vs-vanilla", Path(__file__).with_name("lsgan-vs-vanilla.toml")))
