@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import platform
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Iterator
@@ -112,7 +113,7 @@ def read_results(out: Path) -> dict[str, dict]:
             record = json.loads(path.read_text())
             found[record["key"]] = record
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            print(f"gan-zoo: warning: skipping unreadable result {path}: {exc}", flush=True)
+            print(f"gan-zoo: warning: skipping unreadable result {path}: {exc}", file=sys.stderr)
     return found
 
 
@@ -140,6 +141,10 @@ def run_jobs(pending: list[Job], out: Path, *, executor: str, jobs: int, address
         raise UserError(f"--executor {executor}: use one of {', '.join(EXECUTORS)}")
     if jobs <= 1:
         return (execute(job, str(out), device, progress=True) for job in pending)
+    threads = max((job.threads for job in pending), default=1)
+    if jobs * threads > (os.cpu_count() or 1):
+        print(f"gan-zoo: warning: {jobs} workers x {threads} threads a job oversubscribe {os.cpu_count()} cores; "
+              f"use --jobs {max(1, (os.cpu_count() or 1) // threads)} or lower [resources] cpus", file=sys.stderr)
     return _on_worker_processes(pending, out, device, jobs)
 
 

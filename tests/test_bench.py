@@ -258,3 +258,14 @@ PROBE = """<script>window.addEventListener("load", function () {
     errors: window.probeErrors});
   document.body.appendChild(pre);
 });</script>"""
+
+
+def test_an_unreadable_result_is_reported_and_its_job_runs_again(tmp_path, capsys):
+    suite = tmp_path / "one.toml"
+    suite.write_text(TINY.split("[[family]]")[0] + '[[family]]\nname = "memorizer"\nset = {m = 10}\n')
+    (job,) = expand(suite, registry()).jobs
+    (tmp_path / "out" / "results").mkdir(parents=True)
+    (tmp_path / "out" / "results" / f"{job.key}.json").write_text('{"key": "trunc')
+    pending, finished = plan(expand(suite, registry()), tmp_path / "out", retry_failed=False)
+    assert [p.key for p in pending] == [job.key] and not finished
+    assert "skipping unreadable result" in capsys.readouterr().err
