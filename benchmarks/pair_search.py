@@ -49,7 +49,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--s", type=int, default=20000)
     parser.add_argument("--d", type=int, default=784)
-    parser.add_argument("--chunk", type=int, default=1024)
+    parser.add_argument("--chunk", type=int, default=256)
     parser.add_argument("--part", choices=["matmul", "search"])
     args = parser.parse_args()
     if args.part == "matmul":
