@@ -31,10 +31,15 @@ from pathlib import Path
 
 import torch
 
+from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import Diverged, UserError
 from gan_zoo.family import config_from_dict
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
+from gan_zoo.harness.evaluate import EvalConfig, evaluate
+from gan_zoo.plots import write_samples_png
+from gan_zoo.registry import registry
 from gan_zoo.suites import Job, Suite, typed
+from gan_zoo.training import resolve_device, run
 
 RESULT_SCHEMA = "gan-zoo-result/1"
 SUITE_RUN_SCHEMA = "gan-zoo-suite-run/1"
@@ -47,12 +52,6 @@ def execute(job: Job, out: str, device: str, executor: str = "local", progress: 
     A job's own failure is recorded, not raised, so one bad job never stops a suite. The artifacts travel back
     with the record because a Ray worker may not share the driver's disk.
     """
-    from gan_zoo.datasets import open_dataset
-    from gan_zoo.harness.evaluate import EvalConfig, evaluate
-    from gan_zoo.plots import write_samples_png
-    from gan_zoo.registry import registry
-    from gan_zoo.training import resolve_device, run
-
     torch.set_num_threads(job.threads)
     work = Path(out) / "jobs" / job.key
     started, clock = datetime.now(timezone.utc), time.perf_counter()
@@ -79,9 +78,10 @@ def execute(job: Job, out: str, device: str, executor: str = "local", progress: 
         birthday = record["eval"]["metrics"].get("birthday")
         if birthday and birthday["montage"]:  # where the driver stores it, not where this worker wrote it
             birthday["montage"] = str(Path("jobs") / job.key / "montage.png")
-        samples = trained.model.sample(2500 if data.spec.shape == (2,) else 64, seed=job.seed)
-        write_samples_png(work / "samples.png", samples.cpu(), f"{trained.model.display_name} on {data.name}",
-                          reference=data.heldout.modes)
+        if data.spec.is_image or data.spec.shape == (2,):  # what a picture can show: images, or 2-D points
+            samples = trained.model.sample(64 if data.spec.is_image else 2500, seed=job.seed)
+            write_samples_png(work / "samples.png", samples.cpu(), f"{trained.model.display_name} on {data.name}",
+                              reference=data.heldout.modes)
         artifacts = {name: (work / name).read_bytes() for name in ("samples.png", "montage.png")
                      if (work / name).exists()}
     except Diverged as exc:
