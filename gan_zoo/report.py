@@ -166,7 +166,8 @@ def _draw_nn_distance(axes, rows: list[dict]) -> None:
         axes.errorbar(x, y, yerr=[[max(v, 0) for v in low], [max(v, 0) for v in high]], marker="o", capsize=3,
                       label=row["label"])
     floor_ps = sorted({p for row in rows for p in row["noise_floor"]}, key=int)
-    floor = [_mean([row["noise_floor"][p]["mean"] for row in rows if p in row["noise_floor"]]) for p in floor_ps]
+    floor = [_summary([row["noise_floor"][p]["mean"] for row in rows if p in row["noise_floor"]])["mean"]
+             for p in floor_ps]
     axes.plot([rows[0]["nn_p"].get(p, int(p)) for p in floor_ps], floor, "k--", label="noise floor (real vs real)")
     axes.set_yscale("symlog", linthresh=1e-3)  # held-out gaps can be negative; symlog is log-like above 1e-3
 
@@ -182,10 +183,6 @@ def birthday_plot(name: str, board: dict) -> bytes | None:
         axes.axhline(0.5, color="grey", linestyle=":", linewidth=1)
 
     return _line_plot(f"{name}: birthday test", "sample size s", "P(duplicate among s samples)", draw) if rows else None
-
-
-def _mean(values):
-    return sum(values) / len(values)
 
 
 # -- rendering -------------------------------------------------------------------------------------------------

@@ -114,7 +114,6 @@ class Suite:
     path: Path
     description: str
     jobs: list[Job]
-    resources: Resources
 
 
 def load_suite(name_or_path: str, registry: Registry) -> Suite:
@@ -179,7 +178,7 @@ def expand(path: Path, registry: Registry) -> Suite:
     repeated = next((job for job, key in zip(jobs, keys, strict=True) if keys.count(key) > 1), None)
     if repeated:
         raise UserError(f"{path}: {repeated.title} appears twice with the same settings; remove one entry")
-    return Suite(head.get("name", Path(path).stem), Path(path), head.get("description", ""), jobs, resources)
+    return Suite(head.get("name", Path(path).stem), Path(path), head.get("description", ""), jobs)
 
 
 def _family_jobs(entry, index, head, registry, suite_eval, resources, where, opened) -> list[Job]:
