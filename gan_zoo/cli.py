@@ -398,12 +398,12 @@ def bench(suite_name, out, executor, jobs, address, retry_failed, device):
         for outcome in run_jobs(pending, out, executor=executor, jobs=jobs, address=address, device=device):
             record = store(out, outcome)
             results[record["key"]] = record
-            waiting = [job for job in waiting if job.key != record["key"]]
+            finished = next(job for job in waiting if job.key == record["key"])
+            waiting.remove(finished)
             bar.update(1)
             bar.set_postfix_str(status(), refresh=True)
-            title = next(job.title for job in suite.jobs if job.key == record["key"])
             detail = f": {record['error']}" if record["error"] else ""
-            tqdm.write(f"[{len(results)}/{len(suite.jobs)}] {record['status']:8} {title} "
+            tqdm.write(f"[{len(results)}/{len(suite.jobs)}] {record['status']:8} {finished.title} "
                        f"({record['seconds']:.0f} s){detail}", file=sys.stderr)
     finally:
         bar.close()

@@ -41,7 +41,9 @@ import math
 import re
 import types
 import typing
+from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import tomllib
@@ -89,7 +91,7 @@ class Job:
     label: str = ""  # the leaderboard row; empty: the display name and the overrides
     data_root: str = ""  # where a file-backed data set's files are, resolved when the suite was read
 
-    @property
+    @cached_property  # hashed once per job (a frozen dataclass still has a __dict__ to cache in)
     def key(self) -> str:
         identity = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("overrides", "label", "data_root",
                                                                                    "gpus")}
@@ -126,21 +128,26 @@ def load_suite(name_or_path: str, registry: Registry) -> Suite:
     return expand(path, registry)
 
 
-def _read_toml(path: Path) -> dict:
+def _read_text(path: Path) -> str:
     try:
-        return tomllib.loads(Path(path).read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"{path}: invalid TOML: {exc}; fix the syntax there") from None
+        return Path(path).read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read the suite: {exc}") from None
+
+
+def _read_toml(path: Path, text: str | None = None) -> dict:
+    try:
+        return tomllib.loads(_read_text(path) if text is None else text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UserError(f"{path}: invalid TOML: {exc}; fix the syntax there") from None
 
 
 class _Where:
     """Names a place in a suite file by its line, for errors: `quick.toml line 12 (family 3, steps)`."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, text: str):
         self.path = path
-        self.lines = Path(path).read_text().splitlines()
+        self.lines = text.splitlines()
 
     def __call__(self, section: str, index: int | None = None, key: str | None = None) -> str:
         header = re.compile(rf"^\s*\[\[?\s*{re.escape(section)}\s*[\].]")
@@ -155,8 +162,9 @@ class _Where:
 
 
 def expand(path: Path, registry: Registry) -> Suite:
-    raw = _read_toml(path)
-    where = _Where(path)
+    text = _read_text(path)
+    raw = _read_toml(path, text)
+    where = _Where(path, text)
     unknown = sorted(set(raw) - SUITE_KEYS)
     if unknown:
         raise UserError(f"{where(unknown[0])}: unknown table {unknown[0]!r}; a suite has "
@@ -174,8 +182,8 @@ def expand(path: Path, registry: Registry) -> Suite:
     jobs = []
     for index, entry in enumerate(families):
         jobs.extend(_family_jobs(entry, index, head, registry, suite_eval, resources, where, opened))
-    keys = [job.key for job in jobs]
-    repeated = next((job for job, key in zip(jobs, keys, strict=True) if keys.count(key) > 1), None)
+    counts = Counter(job.key for job in jobs)
+    repeated = next((job for job in jobs if counts[job.key] > 1), None)
     if repeated:
         raise UserError(f"{path}: {repeated.title} appears twice with the same settings; remove one entry")
     return Suite(head.get("name", Path(path).stem), Path(path), head.get("description", ""), jobs)
