@@ -36,7 +36,8 @@ class Checkpoint:
 
 
 def save_checkpoint(path: Path, model: GanModel, *, plugin: dict, dataset: dict, seed: int, step: int,
-                    optimizers: dict[str, torch.optim.Optimizer] | None = None, seconds: float = 0.0) -> None:
+                    total_steps: int = 0, optimizers: dict[str, torch.optim.Optimizer] | None = None,
+                    seconds: float = 0.0) -> None:
     tensors = {f"model.{k}": v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     optimizer_meta = {}
     for name, optimizer in (optimizers or {}).items():
@@ -52,8 +53,8 @@ def save_checkpoint(path: Path, model: GanModel, *, plugin: dict, dataset: dict,
     metadata = {
         "format": FORMAT, "gan_zoo_version": __version__, "family": model.name, "plugin": json.dumps(plugin),
         "config": config_to_json(model.config), "spec": json.dumps(model.spec.to_json()),
-        "dataset": json.dumps(dataset), "seed": str(seed), "step": str(step), "seconds": f"{seconds:.3f}",
-        "optimizers": json.dumps(optimizer_meta), "facts": json.dumps(model.facts()),
+        "dataset": json.dumps(dataset), "seed": str(seed), "step": str(step), "total_steps": str(total_steps),
+        "seconds": f"{seconds:.3f}", "optimizers": json.dumps(optimizer_meta), "facts": json.dumps(model.facts()),
     }
     atomic_write_bytes(Path(path), save(tensors, metadata=metadata))
 
@@ -77,6 +78,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
         for key in ("plugin", "config", "spec", "dataset", "optimizers", "facts"):
             metadata[key] = json.loads(raw[key])
         metadata["seed"], metadata["step"] = int(raw["seed"]), int(raw["step"])
+        metadata["total_steps"] = int(raw.get("total_steps", 0))  # the run's planned length (0: constructed)
         metadata["seconds"] = float(raw.get("seconds", 0))  # training time up to this step, over resumptions
     except (KeyError, ValueError) as exc:
         raise UserError(f"{path}: damaged gan-zoo checkpoint metadata ({exc}); retrain or use another file") from None

@@ -171,8 +171,8 @@ def train(family, dataset_name, steps, seed, device, out, assignments, checkpoin
     reg = registry()
     family_cls = reg.family(family)
     config = apply_overrides(family_cls.Config(), assignments)
-    steps = family_cls.default_steps if steps is None else steps
     data = _open(dataset_name, seed, data_root)
+    steps = family_cls.steps_for(data.spec) if steps is None else steps
     out = out or Path("runs") / f"{family}-{dataset_name}-seed{seed}"
     torch_device = resolve_device(device)
     result = run(reg, family, config, data, out=out, seed=seed, steps=steps, device=torch_device,

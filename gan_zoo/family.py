@@ -6,12 +6,14 @@ A family declares, as class attributes:
   kind         "trained" (fit by the shared training loop) or "constructed" (built from data, no training)
   players      the players it has: ("generator", "discriminator"), plus "encoder" for encoder-decoder GANs
   Config       a dataclass whose every field has a default
-  default_steps  training steps when the user gives none (trained families)
+  default_steps  training steps when the user gives none (trained families): a number, or a table
+               {"vectors": N, "images": M} when the two kinds of data need different lengths
 
 Built with (config, spec), a model can `sample(n, seed)`, `encode(x)` when it has an encoder, and is saved and
 loaded as a checkpoint (gan_zoo.checkpoint). Trained families implement `configure_optimizers` and
 `training_step`, and take `real_items_per_step()` real items per step (by default their config's
-`batch_size`). Constructed families implement `construct`.
+`batch_size`). The training loop sets every optimizer's learning rate each step by `lr_schedule` (by default
+the config's `lr_schedule` field, "constant" when it has none). Constructed families implement `construct`.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class GanModel(nn.Module):
     kind: ClassVar[str] = "trained"
     players: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
     Config: ClassVar[type]
-    default_steps: ClassVar[int] = 0  # training steps when the user gives none
+    default_steps: ClassVar[int | dict[str, int]] = 0  # training steps when the user gives none
 
     def __init__(self, config, spec: DataSpec):
         super().__init__()
@@ -117,6 +119,17 @@ class GanModel(nn.Module):
         raise UserError(f"family {self.name!r} has no encoder")
 
     # -- trained families -----------------------------------------------------------------------------------
+    @classmethod
+    def steps_for(cls, spec: DataSpec) -> int:
+        """The default training length on data like spec."""
+        steps = cls.default_steps
+        return steps["images" if spec.is_image else "vectors"] if isinstance(steps, dict) else steps
+
+    @property
+    def lr_schedule(self) -> str:
+        """How the learning rates move over a run: "constant", or "linear" (from the configured rate to 0)."""
+        return getattr(self.config, "lr_schedule", "constant")
+
     def real_items_per_step(self) -> int:
         """How many real items the training loop hands to each training_step."""
         return self.config.batch_size
@@ -135,7 +148,8 @@ class GanModel(nn.Module):
     @classmethod
     def summary(cls) -> dict:
         return {"name": cls.name, "description": cls.description, "kind": cls.kind,
-                "players": list(cls.players), "config": dataclasses.asdict(cls.Config())}
+                "players": list(cls.players), "config": dataclasses.asdict(cls.Config()),
+                "default_steps": cls.default_steps}
 
 
 # -- configs -------------------------------------------------------------------------------------------------

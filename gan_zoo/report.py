@@ -224,7 +224,8 @@ def _columns(board: dict) -> list[tuple[str, callable, callable]]:
         ("train s", lambda r: _num(r["train_seconds"], 3), lambda r: (r["train_seconds"] or {}).get("mean")),
         ("seeds", lambda r: str(len(r["seeds"])), lambda r: len(r["seeds"])),
     ]
-    return columns
+    # A metric the suite did not ask for (or that applies to no row) would be a column of dashes.
+    return [c for c in columns if c[0] == "family" or any(c[1](row) != "-" for row in board["rows"])]
 
 
 def _support_text(row: dict) -> str:

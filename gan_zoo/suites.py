@@ -209,16 +209,17 @@ def _family_jobs(entry, index, head, registry, suite_eval, resources, where, ope
         raise UserError(f"{at('seeds')}: seeds must be a list of integers, e.g. seeds = [0, 1, 2]")
     jobs = []
     for dataset in datasets:
-        steps = _steps(entry.get("steps"), dataset, family, at("steps"))
         for seed in seeds:
             if (dataset, seed) not in opened:
                 try:
                     opened[dataset, seed] = open_dataset(registry.dataset(dataset), seed=seed)
                 except UserError as exc:
                     raise UserError(f"{datasets_at}: {exc}") from None
+            data = opened[dataset, seed]
             jobs.append(Job(
                 family=family.name, overrides=dict(entry.get("set", {})), config=dataclasses.asdict(config),
-                dataset=dataset, fingerprint=opened[dataset, seed].fingerprint, seed=seed, steps=steps,
+                dataset=dataset, fingerprint=data.fingerprint, seed=seed,
+                steps=_steps(entry.get("steps"), data, family, at("steps")),
                 eval=dataclasses.asdict(eval_config), threads=resources.cpus, gpus=resources.gpus,
                 label=str(entry.get("label", "")), data_root=str(default_root(dataset).resolve())))
     return jobs
@@ -234,13 +235,13 @@ def _merged(base: dict, changes: dict) -> dict:
     return merged
 
 
-def _steps(value, dataset: str, family, where: str) -> int:
+def _steps(value, data, family, where: str) -> int:
     if family.kind == "constructed":
         return 0
     if isinstance(value, dict):
-        value = value.get(dataset)
+        value = value.get(data.name)
     if value is None:
-        return family.default_steps
+        return family.steps_for(data.spec)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise UserError(f"{where}: steps must be a whole number >= 0 or a table by data set, "
                         f"e.g. steps = {{ring8 = 600, digits = 300}}")

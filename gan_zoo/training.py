@@ -1,7 +1,8 @@
 """The training loop shared by every trained family, and the one way a run (trained or constructed) is made.
 
-Each step seeds its own randomness from (seed, step), so a run resumed from a checkpoint at step k continues
-exactly as the uninterrupted run would have: nothing but the weights and optimizer state needs saving.
+Each step seeds its own randomness from (seed, step) and sets its learning rates from (step, steps), so a run
+resumed from a checkpoint at step k continues exactly as the uninterrupted run would have: nothing but the
+weights, the optimizer state and the planned length needs saving.
 """
 
 from __future__ import annotations
@@ -36,6 +37,21 @@ def step_seed(seed: int, step: int) -> int:
     return (seed * 1_000_003 + step) % 2**63
 
 
+# The learning rate's multiplier at a fraction of the run done. A linear decay to 0 lets a generator settle
+# onto the modes at the end instead of jittering around them (measured on grid25 in benchmarks/RESULTS.md).
+LR_SCHEDULES = {
+    "constant": lambda done: 1.0,
+    "linear": lambda done: 1.0 - done,
+}
+
+
+def lr_multiplier(model: GanModel):
+    if model.lr_schedule not in LR_SCHEDULES:
+        raise UserError(f"{model.name}: lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
+                        f"not {model.lr_schedule!r}")
+    return LR_SCHEDULES[model.lr_schedule]
+
+
 @dataclass
 class RunResult:
     model: GanModel
@@ -66,9 +82,15 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
         return RunResult(model, path, 0, 0, seconds)
 
     model = load_model(previous, registry, device) if previous else family(config, data.spec).to(device)
+    multiplier = lr_multiplier(model)
     optimizers = model.configure_optimizers()
+    base_rates = {name: [group["lr"] for group in opt.param_groups] for name, opt in optimizers.items()}
     start, earlier_seconds = 0, 0.0
     if previous is not None:
+        if model.lr_schedule != "constant" and previous.metadata["total_steps"] != steps:
+            raise UserError(f"{path} holds a run planned for {previous.metadata['total_steps']} steps, and with "
+                            f"lr_schedule={model.lr_schedule} its learning rates follow that length; train it "
+                            f"with --steps {previous.metadata['total_steps']}, or choose another --out")
         restore_optimizers(previous, optimizers)
         start, earlier_seconds = previous.step, previous.metadata["seconds"]
     model.train()
@@ -78,6 +100,9 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
                desc=f"{family_name} on {data.name}", unit="step", leave=False)
     for step in bar:
         torch.manual_seed(step_seed(seed, step))
+        for name, optimizer in optimizers.items():
+            for group, rate in zip(optimizer.param_groups, base_rates[name], strict=True):
+                group["lr"] = rate * multiplier(step / steps)
         index = torch.randint(len(real_items), (model.real_items_per_step(),)).to(device)
         losses = model.training_step(real_items[index], optimizers)
         if not all(math.isfinite(v) for v in losses.values()) or not _finite(model):
@@ -86,7 +111,7 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
             raise Diverged(f"diverged at step {step + 1} (losses {_fmt(losses)}); {kept}; "
                            f"try a lower learning rate with --set lr=...")
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-            save_checkpoint(path, model, step=step + 1, optimizers=optimizers,
+            save_checkpoint(path, model, step=step + 1, total_steps=steps, optimizers=optimizers,
                             seconds=earlier_seconds + time.perf_counter() - started, **save)
             last_saved = step + 1
         if step % 50 == 0:

@@ -25,6 +25,7 @@ class VanillaConfig:
     channels: int = 16  # first conv layer's channels (image data); doubled at each resolution step
     lr: float = 1e-3
     beta1: float = 0.5  # Adam's momentum; DCGAN found 0.9 oscillates
+    lr_schedule: str = "linear"  # to 0 over the run ("constant" to keep lr): sharper modes at the end
     batch_size: int = 0  # 0: 256 for vectors, 64 for images
 
 
@@ -36,7 +37,8 @@ class VanillaGAN(AdversarialGAN):
     name = "vanilla"
     description = "Goodfellow et al. GAN, non-saturating or minimax loss"
     Config = VanillaConfig
-    default_steps = 3000
+    # Vectors: 10000 steps (under 1.5 min) took the grid from 20 modes at 3000 to 22-24, high quality from 24% to 80%
+    default_steps = {"vectors": 10000, "images": 3000}
     losses = ("non-saturating", "minimax")  # the values config.loss may take
 
     def __init__(self, config: VanillaConfig, spec):

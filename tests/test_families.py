@@ -7,7 +7,7 @@ import torch
 
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import open_dataset
-from gan_zoo.family import GanModel
+from gan_zoo.family import DataSpec, GanModel
 from gan_zoo.registry import registry
 from gan_zoo.training import run
 
@@ -48,7 +48,8 @@ def check_declaration(reg, name):
     assert "generator" in family.players
     assert dataclasses.is_dataclass(family.Config) and family.Config()  # every field has a default
     if family.kind == "trained":
-        assert family.default_steps > 0
+        for spec in (DataSpec((2,), 2), DataSpec((1, 8, 8), 8, bounded=True)):
+            assert family.steps_for(spec) > 0
 
 
 def check_fit_sample_round_trip(reg, name, loaded, tmp_path):

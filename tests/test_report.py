@@ -55,3 +55,10 @@ def test_rows_are_ordered_by_the_gap_over_the_noise_floor_and_failures_listed_ap
 def test_datasets_get_their_own_tables():
     board = build([record("a", 0, 0.1, 0.0, dataset="ring8"), record("a", 0, 0.1, 0.0)], folder="f", suite=None)
     assert sorted(board["datasets"]) == ["digits", "ring8"]
+
+
+def test_metrics_nobody_measured_get_no_column():
+    (name, header, cells), = text_tables(build([record("vanilla", 0, 0.3, 0.0)], folder="f", suite=None))
+    assert "birthday support" in header  # measured: "no duplicates up to s=1280"
+    assert "modes" not in header and "probe on E(x)" not in header  # asked of no row
+    assert header[0] == "family" and all(len(row) == len(header) for row in cells)

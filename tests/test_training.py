@@ -26,15 +26,64 @@ def train(data, out, steps, **kwargs):
                device=CPU, progress=False, **kwargs)
 
 
-def test_resumed_run_equals_the_uninterrupted_one(ring8, tmp_path):
-    straight = train(ring8, tmp_path / "straight", 12, checkpoint_every=100)
-    first = train(ring8, tmp_path / "resumed", 5)
-    assert first.step == 5
-    resumed = train(ring8, tmp_path / "resumed", 12, checkpoint_every=100)
+def interrupt_at_call(monkeypatch, n):
+    """Make vanilla's n-th training step raise KeyboardInterrupt, as Ctrl-C would."""
+    family = registry().family("vanilla")
+    original, calls = family.training_step, {"n": 0}
+
+    def interrupted(self, real, optimizers):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return original(self, real, optimizers)
+
+    monkeypatch.setattr(family, "training_step", interrupted)
+
+
+def assert_same_weights(a, b):
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+
+
+@pytest.mark.parametrize("schedule", ["linear", "constant"])
+def test_resumed_run_equals_the_uninterrupted_one(ring8, tmp_path, monkeypatch, schedule):
+    cfg = config(lr_schedule=schedule)
+    straight = train(ring8, tmp_path / "straight", 12, checkpoint_every=100, cfg=cfg)
+    with monkeypatch.context() as patch:
+        interrupt_at_call(patch, 8)
+        with pytest.raises(KeyboardInterrupt):
+            train(ring8, tmp_path / "resumed", 12, checkpoint_every=5, cfg=cfg)
+    assert read_checkpoint(tmp_path / "resumed" / "model.safetensors").step == 5
+    resumed = train(ring8, tmp_path / "resumed", 12, checkpoint_every=100, cfg=cfg)
     assert resumed.resumed_from == 5 and resumed.step == 12
-    for (name, a), (_, b) in zip(straight.model.state_dict().items(), resumed.model.state_dict().items(),
-                                 strict=True):
-        assert torch.equal(a, b), name
+    assert_same_weights(straight.model, resumed.model)
+
+
+def test_linear_schedule_decays_the_rate_to_zero_over_the_planned_steps(ring8, tmp_path, monkeypatch):
+    family, seen = registry().family("vanilla"), []
+    original = family.training_step
+
+    def recording(self, real, optimizers):
+        seen.append([group["lr"] for opt in optimizers.values() for group in opt.param_groups])
+        return original(self, real, optimizers)
+
+    monkeypatch.setattr(family, "training_step", recording)
+    train(ring8, tmp_path, 4, cfg=config(lr=1e-3))
+    assert seen == [[pytest.approx(1e-3 * f)] * 2 for f in (1, 0.75, 0.5, 0.25)]
+
+
+def test_a_decaying_run_is_not_stretched_but_a_constant_one_is(ring8, tmp_path):
+    train(ring8, tmp_path / "linear", 4)
+    with pytest.raises(UserError, match="planned for 4 steps.*--steps 4"):
+        train(ring8, tmp_path / "linear", 8)
+    train(ring8, tmp_path / "constant", 4, cfg=config(lr_schedule="constant"))
+    longer = train(ring8, tmp_path / "constant", 8, cfg=config(lr_schedule="constant"))
+    assert longer.resumed_from == 4 and longer.step == 8
+
+
+def test_unknown_schedule_is_named(ring8, tmp_path):
+    with pytest.raises(UserError, match="lr_schedule must be one of constant, linear, not 'cosine'"):
+        train(ring8, tmp_path, 2, cfg=config(lr_schedule="cosine"))
 
 
 def test_same_seed_same_weights_different_seed_different(ring8, tmp_path):

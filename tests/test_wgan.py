@@ -29,3 +29,14 @@ def test_penalty_is_lambda_times_squared_excess_gradient_norm(spec, gp_weight, e
     assert penalty.item() == pytest.approx(expected_weight * (5 - 1) ** 2)
     lipschitz_one = model.penalty(linear_critic(spec.dim, 0.6, 0.8), (real,), (fake,))
     assert lipschitz_one.item() == pytest.approx(0.0, abs=1e-10)
+
+
+@pytest.mark.parametrize("spec, lr, expected", [
+    (DataSpec((2,), 2), 0.0, 1e-3),  # vectors: fast enough for a toy run of minutes
+    (DataSpec((1, 8, 8), 2, bounded=True), 0.0, 1e-4),  # images: the paper's rate
+    (DataSpec((1, 8, 8), 2, bounded=True), 3e-4, 3e-4),  # whatever the user sets
+])
+def test_learning_rate_follows_the_data_unless_set(spec, lr, expected):
+    optimizers = WGANGP(WGANGPConfig(lr=lr), spec).configure_optimizers()
+    assert {group["lr"] for opt in optimizers.values() for group in opt.param_groups} == {expected}
+    assert {group["betas"] for opt in optimizers.values() for group in opt.param_groups} == {(0.0, 0.9)}
