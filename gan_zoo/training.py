@@ -38,7 +38,7 @@ def step_seed(seed: int, step: int) -> int:
 
 
 # The learning rate's multiplier at a fraction of the run done. A linear decay to 0 lets a generator settle
-# onto the modes at the end instead of jittering around them (measured on grid25 in benchmarks/RESULTS.md).
+# onto the modes at the end instead of jittering around them (measured on ring8 and grid25, RESULTS.md).
 LR_SCHEDULES = {
     "constant": lambda done: 1.0,
     "linear": lambda done: 1.0 - done,
@@ -47,7 +47,7 @@ LR_SCHEDULES = {
 
 def lr_multiplier(model: GanModel):
     if model.lr_schedule not in LR_SCHEDULES:
-        raise UserError(f"{model.name}: lr_schedule must be one of {', '.join(LR_SCHEDULES)}, "
+        raise UserError(f"{model.name}: lr_schedule must be one of auto, {', '.join(LR_SCHEDULES)}, "
                         f"not {model.lr_schedule!r}")
     return LR_SCHEDULES[model.lr_schedule]
 

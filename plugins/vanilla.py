@@ -25,7 +25,7 @@ class VanillaConfig:
     channels: int = 16  # first conv layer's channels (image data); doubled at each resolution step
     lr: float = 1e-3
     beta1: float = 0.5  # Adam's momentum; DCGAN found 0.9 oscillates
-    lr_schedule: str = "linear"  # to 0 over the run ("constant" to keep lr): sharper modes at the end
+    lr_schedule: str = "auto"  # linear to 0 on vectors (sharper modes), constant on images; or set either
     batch_size: int = 0  # 0: 256 for vectors, 64 for images
 
 

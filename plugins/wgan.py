@@ -2,8 +2,8 @@
 
 - `wgan` (Arjovsky et al. 2017): clip every critic weight to [-clip, clip]; RMSProp 5e-5; 5 critic steps.
 - `wgan-gp` (Gulrajani et al. 2017): penalise (||grad D(x_hat)|| - 1)^2 at random interpolates x_hat of real and
-  generated items, weight 10; Adam 1e-4, betas (0, 0.9), decayed linearly; 5 critic steps (on vector data
-  lambda 0.1 and lr 1e-3: see the config). The critic has no batch norm, which would make the per-item
+  generated items, weight 10; Adam 1e-4, betas (0, 0.9); 5 critic steps (on vector data lambda 0.1 and lr 1e-3,
+  decayed linearly: see the config). The critic has no batch norm, which would make the per-item
   gradient meaningless.
 
 The critic maximises E D(x) - E D(G(z)); the generator maximises E D(G(z)).
@@ -39,7 +39,7 @@ class WGANGPConfig:
     channels: int = 16
     # 0: 1e-4 on images (the paper); 1e-3 on vectors, where the authors' toy code ran 1e-4 for 100000 steps
     lr: float = 0.0
-    lr_schedule: str = "linear"  # to 0 over the run, as the paper's CIFAR-10 runs; or "constant"
+    lr_schedule: str = "auto"  # linear to 0 on vectors, constant on images; or set either
     beta1: float = 0.0  # the paper's Adam betas (0, 0.9)
     beta2: float = 0.9
     # lambda; 0: 10 for images (the paper) and 0.1 for vectors, as in the authors' own toy code (gan_toy.py):

@@ -6,6 +6,7 @@ import torch
 from gan_zoo.checkpoint import read_checkpoint
 from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import Diverged, UserError
+from gan_zoo.family import DataSpec
 from gan_zoo.registry import registry
 from gan_zoo.training import run
 
@@ -82,7 +83,7 @@ def test_a_decaying_run_is_not_stretched_but_a_constant_one_is(ring8, tmp_path):
 
 
 def test_unknown_schedule_is_named(ring8, tmp_path):
-    with pytest.raises(UserError, match="lr_schedule must be one of constant, linear, not 'cosine'"):
+    with pytest.raises(UserError, match="lr_schedule must be one of auto, constant, linear, not 'cosine'"):
         train(ring8, tmp_path, 2, cfg=config(lr_schedule="cosine"))
 
 
@@ -128,3 +129,11 @@ def test_finished_run_is_not_trained_again(ring8, tmp_path):
     train(ring8, tmp_path, 4)
     again = train(ring8, tmp_path, 4)
     assert again.resumed_from == 4 and again.step == 4
+
+
+def test_auto_schedule_decays_on_vectors_only():
+    family = registry().family("vanilla")
+    assert family.Config().lr_schedule == "auto"
+    assert family(family.Config(), DataSpec((2,), 2)).lr_schedule == "linear"
+    assert family(family.Config(), DataSpec((1, 8, 8), 8, bounded=True)).lr_schedule == "constant"
+    assert family(config(lr_schedule="linear"), DataSpec((1, 8, 8), 8, bounded=True)).lr_schedule == "linear"
