@@ -40,6 +40,9 @@ class ClassifierConfig:
     seed: int = 0
 
 
+RECIPE = 2  # part of the cache key: bumped when training changes (2: initial weights seeded too)
+
+
 def cache_dir() -> Path:
     root = os.environ.get("GAN_ZOO_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "gan-zoo")
     return Path(root).expanduser()
@@ -106,9 +109,10 @@ def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: tor
     """The data set's classifier: from the cache when it was trained before, else trained now and cached."""
     if data.spec.num_classes is None or not data.spec.is_image:
         raise UserError(f"{data.name}: a domain classifier needs labelled images")
-    key = hashlib.sha256(json.dumps([data.fingerprint, data.seed, asdict(config)], sort_keys=True).encode())
+    key = hashlib.sha256(json.dumps([RECIPE, data.fingerprint, data.seed, asdict(config)], sort_keys=True).encode())
     path = cache_dir() / "classifiers" / f"{data.name}-{key.hexdigest()[:16]}.safetensors"
     size = max(config.min_size, data.spec.shape[-1])
+    torch.manual_seed(config.seed)  # the initial weights too: nothing may depend on what ran before
     classifier = Classifier(_timm(config.arch, num_classes=data.spec.num_classes, in_chans=data.spec.shape[0]), size)
     if path.exists():
         try:
@@ -120,7 +124,6 @@ def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: tor
             path.unlink(missing_ok=True)
     started = time.perf_counter()
     classifier.to(device).train()
-    torch.manual_seed(config.seed)
     optimizer = torch.optim.AdamW(classifier.parameters(), config.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.steps)
     x, labels = data.train.x, data.train.labels

@@ -12,7 +12,7 @@ from gan_zoo.datasets import open_dataset
 from gan_zoo.harness.birthday import BirthdayConfig
 from gan_zoo.harness.ensemble import EnsembleConfig
 from gan_zoo.harness.evaluate import SCHEMA, EvalConfig, evaluate
-from gan_zoo.harness.inception import ClassifierConfig
+from gan_zoo.harness.inception import ClassifierConfig, domain_classifier
 from gan_zoo.registry import registry
 from gan_zoo.training import construct
 
@@ -65,6 +65,16 @@ def test_classifier_is_cached(digits):
     assert cached.stat().st_mtime_ns == written  # loaded, not trained and written again
     assert again["metrics"]["inception_score"]["classifier"] == first["metrics"]["inception_score"]["classifier"]
     assert again["metrics"]["inception_score"]["mean"] == first["metrics"]["inception_score"]["mean"]
+
+
+def test_classifier_does_not_depend_on_what_ran_before(digits, tmp_path, monkeypatch):
+    trained = []
+    for cache, global_seed in (("a", 1), ("b", 2)):
+        monkeypatch.setenv("GAN_ZOO_CACHE", str(tmp_path / cache))
+        torch.manual_seed(global_seed)  # another history of the global generator
+        trained.append(domain_classifier(digits, ClassifierConfig(steps=3), CPU)[0].state_dict())
+    assert trained[0].keys() == trained[1].keys()
+    assert all(torch.equal(trained[0][k], trained[1][k]) for k in trained[0])
 
 
 def test_encoder_families_are_measured_on_pairs_and_probed(digits):
