@@ -34,7 +34,6 @@ def main():
         cells = []
         for dataset in DATASETS:
             data = open_dataset(reg.dataset(dataset), seed=0)
-            per_step = 0.0
             for steps in (1, args.steps):  # the first run warms up
                 with tempfile.TemporaryDirectory() as out:
                     started = time.perf_counter()

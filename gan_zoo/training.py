@@ -84,6 +84,7 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
     model = load_model(previous, registry, device) if previous else family(config, data.spec).to(device)
     multiplier = lr_multiplier(model)
     optimizers = model.configure_optimizers()
+    # the configured rates, read before restore_optimizers loads a resumed run's decayed ones
     base_rates = {name: [group["lr"] for group in opt.param_groups] for name, opt in optimizers.items()}
     start, earlier_seconds = 0, 0.0
     if previous is not None:
@@ -100,9 +101,10 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
                desc=f"{family_name} on {data.name}", unit="step", leave=False)
     for step in bar:
         torch.manual_seed(step_seed(seed, step))
+        factor = multiplier(step / steps)
         for name, optimizer in optimizers.items():
             for group, rate in zip(optimizer.param_groups, base_rates[name], strict=True):
-                group["lr"] = rate * multiplier(step / steps)
+                group["lr"] = rate * factor
         index = torch.randint(len(real_items), (model.real_items_per_step(),)).to(device)
         losses = model.training_step(real_items[index], optimizers)
         if not all(math.isfinite(v) for v in losses.values()) or not _finite(model):

@@ -27,18 +27,26 @@ def train(data, out, steps, **kwargs):
                device=CPU, progress=False, **kwargs)
 
 
-def interrupt_at_call(monkeypatch, n):
-    """Make vanilla's n-th training step raise KeyboardInterrupt, as Ctrl-C would."""
+def before_each_step(monkeypatch, hook):
+    """Call hook(call number from 1, optimizers) before each of vanilla's training steps."""
     family = registry().family("vanilla")
     original, calls = family.training_step, {"n": 0}
 
-    def interrupted(self, real, optimizers):
+    def spied(self, real, optimizers):
         calls["n"] += 1
-        if calls["n"] == n:
-            raise KeyboardInterrupt
+        hook(calls["n"], optimizers)
         return original(self, real, optimizers)
 
-    monkeypatch.setattr(family, "training_step", interrupted)
+    monkeypatch.setattr(family, "training_step", spied)
+
+
+def interrupt_at_call(monkeypatch, n):
+    """Make vanilla's n-th training step raise KeyboardInterrupt, as Ctrl-C would."""
+    def interrupt(call, optimizers):
+        if call == n:
+            raise KeyboardInterrupt
+
+    before_each_step(monkeypatch, interrupt)
 
 
 def assert_same_weights(a, b):
@@ -61,14 +69,9 @@ def test_resumed_run_equals_the_uninterrupted_one(ring8, tmp_path, monkeypatch, 
 
 
 def test_linear_schedule_decays_the_rate_to_zero_over_the_planned_steps(ring8, tmp_path, monkeypatch):
-    family, seen = registry().family("vanilla"), []
-    original = family.training_step
-
-    def recording(self, real, optimizers):
-        seen.append([group["lr"] for opt in optimizers.values() for group in opt.param_groups])
-        return original(self, real, optimizers)
-
-    monkeypatch.setattr(family, "training_step", recording)
+    seen = []
+    before_each_step(monkeypatch, lambda call, optimizers: seen.append(
+        [group["lr"] for opt in optimizers.values() for group in opt.param_groups]))
     train(ring8, tmp_path, 4, cfg=config(lr=1e-3))
     assert seen == [[pytest.approx(1e-3 * f)] * 2 for f in (1, 0.75, 0.5, 0.25)]
 
