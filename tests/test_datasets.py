@@ -128,3 +128,49 @@ def test_image_folder_errors(tmp_path):
     (tmp_path / "b.png").write_bytes(b"not a png")
     with pytest.raises(UserError, match="not a readable PNG or JPEG"):
         load("image-folder", root=tmp_path)
+
+
+def image_folder_pixels(root):
+    data = load("image-folder", root=root)
+    x = torch.cat([data.train.x, data.heldout.x])
+    return ((x + 1) * 127.5).round().to(torch.int64)
+
+
+def test_image_folder_alpha_is_composited_onto_black(tmp_path):
+    for i in range(2):
+        Image.new("RGBA", (2, 2), (200, 100, 50, 0 if i else 255)).save(tmp_path / f"{i}.png")
+    pixels = image_folder_pixels(tmp_path)
+    assert pixels.shape == (2, 3, 2, 2)
+    assert sorted(pixels[:, :, 0, 0].tolist()) == [[0, 0, 0], [200, 100, 50]]  # transparent: black
+
+
+def test_image_folder_half_transparent_gray_and_palettes(tmp_path):
+    Image.new("LA", (2, 2), (200, 128)).save(tmp_path / "a.png")  # half transparent: 200 * 128 / 255
+    palette = Image.new("P", (2, 2), 1)
+    palette.putpalette([10, 20, 30, 40, 50, 60])
+    palette.save(tmp_path / "b.png")
+    palette.save(tmp_path / "c.png", transparency=1)  # the palette's transparent colour: black
+    pixels = image_folder_pixels(tmp_path)[:, :, 0, 0].tolist()
+    assert sorted(pixels) == sorted([[100, 100, 100], [40, 50, 60], [0, 0, 0]])
+
+
+def test_image_folder_16_bit_png_is_scaled_not_clipped(tmp_path):
+    values = np.array([[0, 257 * 10], [257 * 128, 65535]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "a.png")
+    assert Image.open(tmp_path / "a.png").mode == "I;16"
+    Image.new("L", (2, 2), 7).save(tmp_path / "b.png")
+    data = load("image-folder", root=tmp_path)
+    assert data.spec.shape == (1, 2, 2)
+    pixels = image_folder_pixels(tmp_path)[:, 0]
+    assert sorted(pixels.flatten(1).tolist()) == [[0, 10, 128, 255], [7, 7, 7, 7]]
+
+
+def test_idx_labels_above_9_and_gzip_damage_are_refused(tmp_path):
+    write_idx_folder(tmp_path, n=4, size=3, gz=True)
+    labels = tmp_path / "train-labels-idx1-ubyte.gz"
+    labels.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x04\x00\x01\x0b\x02"))
+    with pytest.raises(UserError, match=r"label 11 at item 2, but MNIST labels are 0\.\.9"):
+        load("mnist", root=tmp_path)
+    labels.write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x04\x00\x01\x02\x03")[:-4])
+    with pytest.raises(UserError, match="a damaged or truncated gzip file"):
+        load("mnist", root=tmp_path)
