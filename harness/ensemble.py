@@ -5,6 +5,15 @@ become stacked leaf tensors, one optimizer updates them all (Adam is elementwise
 optimizers), and vmap(functional_call) evaluates all members in one call. Architectures vmap cannot run
 (batch norm's running statistics, say) are trained one after another instead, with the same initialisations
 and batches; the result records which way it ran.
+
+Early stopping on a validation split (`fit(..., validation=(real, fake))` with select = "best_validation"): the
+caller hands over validation items cut from its training data (never its held-out data). Before the first step,
+every `validate_every` steps and after the last, every member's validation gap is computed (one batched, gradient-
+free call in the vmap path) and a member whose gap beats its best so far (strictly: ties keep the earlier step) has
+its weights copied. After training each member is restored to the weights of its largest validation gap, so a
+member that starts to memorise its training items is rolled back to before it did. `kept_steps` records the
+optimizer step each member was kept at (0: its initialisation), `validation_history` every check. With select =
+"last" (or no validation data) the members keep their last weights, the estimator before early stopping.
 """
 
 from __future__ import annotations
@@ -19,9 +28,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from gan_zoo.errors import UserError
 from gan_zoo.training import step_seed
 
 PHIS = ("log", "identity")
+SELECTS = ("best_validation", "last")
 
 
 @dataclass
@@ -32,6 +43,19 @@ class EnsembleConfig:
     lr: float = 1e-3  # Adam
     phi: str = "log"  # "log": D in (0, 1), the GAN objective; "identity": the Wasserstein form
     clip: float = 0.1  # phi = identity: weights clipped to [-clip, clip] so that D stays weight-limited
+    # "best_validation": each member keeps its weights at the checked step with the largest gap on a validation
+    # split of the training data (the neural-net distance cuts it off); "last": the final weights, no split
+    select: str = "best_validation"
+    validation: float = 0.2  # share of each side of the training data held back as validation
+    validate_every: int = 5  # optimizer steps between validation checks
+
+    def __post_init__(self):
+        if self.select not in SELECTS:
+            raise UserError(f"ensemble select {self.select!r}: use one of {', '.join(SELECTS)}")
+        if self.select == "best_validation" and not 0 < self.validation < 1:
+            raise UserError(f"ensemble validation share {self.validation}: use a share in (0, 1), e.g. 0.2")
+        if self.validate_every < 1:
+            raise UserError(f"ensemble validate_every {self.validate_every}: use a positive number of steps")
 
 
 def gap(phi: str, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
@@ -67,8 +91,12 @@ class Ensemble:
     def _member(self, params, buffers, *inputs):
         return functional_call(self.skeleton, (params, buffers), inputs)
 
-    def fit(self, real: tuple, fake: tuple) -> None:
-        """Train every member to maximise its gap between `real` and `fake` (tuples of aligned tensors)."""
+    def fit(self, real: tuple, fake: tuple, validation: tuple[tuple, tuple] | None = None) -> None:
+        """Train every member to maximise its gap between `real` and `fake` (tuples of aligned tensors).
+
+        With `validation` (real, fake) and select = "best_validation", each member ends at the weights of its
+        largest validation gap over the checked steps (module docstring).
+        """
         config, K = self.config, self.config.members
         if self.batched:
             optimizers = [torch.optim.Adam(self.params.values(), config.lr)]
@@ -76,6 +104,11 @@ class Ensemble:
             optimizers = [torch.optim.Adam(m.parameters(), config.lr) for m in self.models]
             for m in self.models:
                 m.train()
+        self.kept_steps = torch.full((K,), config.steps)
+        self.checked_steps, self.validation_history, self.validation_gaps = [], None, None
+        selecting = validation is not None and config.select == "best_validation"
+        if selecting:
+            self._check(0, validation)
         for step in range(config.steps):
             order = torch.Generator().manual_seed(step_seed(self.seed, step))
             real_index = torch.randint(len(real[0]), (K, config.batch_size), generator=order).to(self.device)
@@ -101,6 +134,52 @@ class Ensemble:
                 with torch.no_grad():
                     for p in parameters:
                         p.clamp_(-config.clip, config.clip)
+            if selecting and ((step + 1) % config.validate_every == 0 or step + 1 == config.steps):
+                self._check(step + 1, validation)
+        if selecting:
+            self._restore_best()
+        elif validation is not None:  # select = "last": report the final weights' validation gap
+            self.validation_gaps = self.validation_gap(validation)
+
+    def validation_gap(self, validation: tuple[tuple, tuple]) -> torch.Tensor:
+        """(K,): every member's gap on the validation items, as the members stand now."""
+        gaps = gap(self.config.phi, self.scores(validation[0]), self.scores(validation[1]))
+        if not self.batched:
+            for m in self.models:
+                m.train()  # scores() switched them to eval
+        return gaps
+
+    @torch.no_grad()
+    def _check(self, step: int, validation: tuple[tuple, tuple]) -> None:
+        gaps = self.validation_gap(validation)
+        self.checked_steps.append(step)
+        if self.validation_history is None:  # the first check: every member's best so far
+            self.validation_history, self.validation_gaps = gaps[None], gaps.clone()
+            improved = torch.ones(len(gaps), dtype=torch.bool)
+            self._best = ({n: v.detach().clone() for n, v in self.params.items()} if self.batched else
+                          [None] * len(self.models))
+        else:
+            self.validation_history = torch.cat([self.validation_history, gaps[None]])
+            improved = gaps > self.validation_gaps
+            self.validation_gaps = torch.where(improved, gaps, self.validation_gaps)
+        self.kept_steps[improved] = step
+        if self.batched:
+            mask = improved.to(self.device)
+            for name, value in self.params.items():
+                self._best[name][mask] = value.detach()[mask]
+        else:
+            for k in improved.nonzero().flatten().tolist():
+                self._best[k] = copy.deepcopy(self.models[k].state_dict())
+
+    @torch.no_grad()
+    def _restore_best(self) -> None:
+        if self.batched:
+            for name, value in self.params.items():
+                value.copy_(self._best[name])
+        else:
+            for model, state in zip(self.models, self._best, strict=True):
+                model.load_state_dict(state)
+        del self._best
 
     def _scores_of_member(self, params, buffers, real_batch, fake_batch):
         return self._member(params, buffers, *real_batch), self._member(params, buffers, *fake_batch)

@@ -7,7 +7,7 @@ from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
 from gan_zoo.harness.discriminators import at_capacity, count_parameters, parse_capacities, split_name
 from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig
-from gan_zoo.harness.nn_distance import nn_distance
+from gan_zoo.harness.nn_distance import flag_estimator_limited, nn_distance
 from gan_zoo.registry import registry
 
 CPU = torch.device("cpu")
@@ -99,3 +99,72 @@ def test_identical_distributions_sit_at_zero_and_disjoint_ones_far_from_it(phi):
     if phi == "log":
         assert apart["heldout_gap"] > 0.85 * 2 * math.log(2)  # near the maximum, 2 log 2: perfectly apart
     assert same["mode"] == "vmap" and same["p"] == at_capacity(cls, option, VECTOR, 0, 500).p
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_best_validation_keeps_each_members_largest_checked_gap(batched):
+    cls, option = disc("mlp")
+    config = EnsembleConfig(members=4, steps=60, batch_size=32, validate_every=4)
+    ensemble = Ensemble(lambda: cls.build(VECTOR, 0, 64, option), config, seed=3, device=CPU, batched=batched)
+    validation = (blobs(40, 0.0, 3), blobs(40, 0.3, 4))
+    ensemble.fit(blobs(40, 0.0, 1), blobs(40, 0.3, 2), validation=validation)  # 40 items a side: it overfits
+    history = ensemble.validation_history
+    assert ensemble.checked_steps == list(range(0, 61, 4)) and history.shape == (16, 4)
+    best, where = history.max(0)
+    assert torch.equal(ensemble.validation_gaps, best) and (ensemble.validation_gaps >= history[-1]).all()
+    assert ensemble.kept_steps.tolist() == [ensemble.checked_steps[i] for i in where.tolist()]
+    assert (ensemble.kept_steps < config.steps).any()  # some member was rolled back
+    # the weights kept are the ones that scored it: their validation gap, measured again, is the recorded best
+    assert torch.allclose(ensemble.validation_gap(validation), best, atol=1e-6)
+
+
+def test_select_last_is_the_estimator_before_early_stopping():
+    cls, option = disc("mlp")
+    config = EnsembleConfig(members=2, steps=20, batch_size=32, select="last")
+    entry = nn_distance(cls, option, VECTOR, 0, [500], (blobs(300, 0.0, 1), blobs(300, 1.0, 2)),
+                        (blobs(300, 0.0, 3), blobs(300, 1.0, 4)), config, seed=0, device=CPU)[0]
+    assert entry["select"] == "last" and entry["validation_gap"] is None and entry["kept_steps"] == [20, 20]
+    assert entry["items_per_side"] == {"train": 300, "validation": 0, "heldout": 300}
+    with pytest.raises(UserError, match="select 'best'"):
+        EnsembleConfig(select="best")
+
+
+def test_identical_distributions_give_a_floor_around_zero_and_the_same_numbers_again():
+    cls, option = disc("mlp")
+    config = EnsembleConfig(members=4, steps=100, batch_size=64)
+
+    def floor():
+        return nn_distance(cls, option, VECTOR, 0, [300], (blobs(500, 0.0, 1), blobs(500, 0.0, 2)),
+                           (blobs(300, 0.0, 3), blobs(300, 0.0, 4)), config, seed=5, device=CPU)
+
+    first, again = floor(), floor()
+    entry = first[0]
+    assert entry["ci"][0] <= 0 <= entry["ci"][1] and abs(entry["heldout_gap"]) < 0.02
+    assert entry["items_per_side"] == {"train": 400, "validation": 100, "heldout": 300}
+    assert entry["validation_gap"] >= entry["validation_gap_mean"] and entry["estimator_limited"] is False
+    assert first == again  # same seed, same numbers
+
+
+def entry(p, heldout_gap, ci, items=700):
+    return {"p": p, "heldout_gap": heldout_gap, "ci": ci, "items_per_side": {"train": items}}
+
+
+def test_a_larger_capacity_below_a_smaller_one_beyond_noise_is_estimator_limited():
+    # the digits numbers, last weights: p ~ 1e5 reads -0.11 where p ~ 1e3 reads 0.15
+    entries = [entry(99685, -0.111, [-0.234, 0.080]), entry(1041, 0.154, [0.096, 0.219]),
+               entry(10009, 0.125, [0.051, 0.238])]
+    flag_estimator_limited(entries)
+    assert [e["estimator_limited"] for e in entries] == [True, False, False]
+    assert "p = 99685" in entries[0]["reason"] and "smaller p = 1041" in entries[0]["reason"]
+    assert "700 real items a side" in entries[0]["reason"] and entries[1]["reason"] is None
+
+
+@pytest.mark.parametrize("entries", [
+    [entry(1000, 0.15, [0.10, 0.20]), entry(10_000, 0.17, [0.11, 0.23]), entry(100_000, 0.17, [0.10, 0.24])],
+    # a point just under a tight interval's low end, with a wide interval of its own: noise, not a drop
+    [entry(1000, 0.003, [0.001, 0.011]), entry(100_000, 0.0005, [-0.001, 0.019])],
+    [entry(1000, 0.15, [0.10, 0.20])],
+])
+def test_capacities_within_noise_or_rising_are_not_flagged(entries):
+    assert not any(e["estimator_limited"] for e in flag_estimator_limited(entries))
+    assert all(e["reason"] is None for e in entries)
