@@ -18,6 +18,7 @@ from gan_zoo.datasets import open_dataset
 from gan_zoo.files import atomic_write_json, versions
 from gan_zoo.harness.evaluate import EvalConfig, evaluate
 from gan_zoo.registry import registry
+from gan_zoo.sources import ModelSource
 from gan_zoo.training import construct
 
 CPU = torch.device("cpu")
@@ -27,8 +28,9 @@ CAPACITIES = (1_000, 10_000, 100_000)
 def run(name, data, metrics, **config):
     family = registry().family(name)
     model = construct(family, family.Config(**config), data, 0, CPU)
-    return evaluate(model, data, registry(), EvalConfig(metrics=metrics, capacities=CAPACITIES), seed=0, device=CPU,
-                    plugin={})["metrics"]
+    config = EvalConfig.build(registry(), metrics, {"nn_distance": {"capacities": CAPACITIES}} if "nn_distance" in
+                              metrics else {})
+    return evaluate(ModelSource(model), data, registry(), config, seed=0, device=CPU).record["metrics"]
 
 
 def main():
@@ -51,7 +53,7 @@ def main():
 
 
 def memorizer_curve(data, sizes, dataset):
-    curve = {m: run("memorizer", data, ("nn_distance",), m=m)["nn_distance"] for m in sizes}
+    curve = {m: run("memorizer", data, ("nn_distance",), m=m)["nn_distance"]["capacities"] for m in sizes}
     floor = curve[sizes[0]]
 
     print(f"## memorizer on {dataset}: held-out gap (phi = log, best of 8 MLPs) by m and p\n")
@@ -78,9 +80,9 @@ def encoder_decoder(data, supports, dataset):
         metrics = run(name, data, ("nn_distance", "birthday", "probe"), m=m)
         constructions[f"{name} m={m}"] = metrics
         b, probe = metrics["birthday"], metrics["probe"]
-        support = (f"{b['support_estimate']:.3g} / {b['collision_estimate']:.3g}" if b["collisions"] else
+        support = (f"{b['ml_estimate']:.3g} / {b['collision_estimate']:.3g}" if b["collisions"] else
                    f"none up to s = {b['no_duplicates_up_to']}")
-        for e in metrics["nn_distance"]:
+        for e in metrics["nn_distance"]["capacities"]:
             low, high = e["noise_floor_ci"]
             print(f"| {name} | {m} | {e['p']} | {e['heldout_gap']:.3f} | {e['noise_floor']:.3f} "
                   f"[{low:.3f}, {high:.3f}] | {support} | {probe['accuracy']:.3f} ({probe['chance']:.3f}) |")

@@ -1,7 +1,10 @@
 """Loads plugins from installed entry points and collects what they register.
 
 Each entry point is loaded on its own, so one broken plugin is recorded (and shown by `gan-zoo plugins`)
-instead of taking the whole tool down. Environment switches, in the manner of pytest and llm:
+instead of taking the whole tool down. A plugin is all or nothing: if one of its hooks raises, registers
+something that does not meet its contract (gan_zoo.contracts), or reuses a name another plugin registered
+first, none of its registrations are kept and the reason is recorded. Environment switches, in the manner of
+pytest and llm:
 
 - GAN_ZOO_DISABLE_PLUGIN_AUTOLOAD=1  load no entry points at all (not even the built-ins)
 - GAN_ZOO_PLUGINS=a,b                load only the entry points with these names
@@ -18,10 +21,15 @@ from importlib.metadata import entry_points
 import pluggy
 
 from gan_zoo import hookspecs
+from gan_zoo.contracts import contract_problem
 from gan_zoo.errors import UserError
 
 ENTRY_POINT_GROUP = "gan_zoo"
-KINDS = ("families", "datasets", "discriminators", "suites")
+KINDS = ("families", "datasets", "discriminators", "suites", "metrics", "feature_spaces")
+SINGULAR = {"families": "family", "datasets": "dataset", "discriminators": "discriminator", "suites": "suite",
+            "metrics": "metric", "feature_spaces": "feature space"}
+LISTING = {"families": "families", "datasets": "datasets", "discriminators": "discriminators", "suites": "suites",
+           "metrics": "metrics", "feature_spaces": "features"}  # the `gan-zoo` command that lists each kind
 
 
 @dataclass
@@ -44,38 +52,46 @@ class Plugin:
 @dataclass
 class Registry:
     plugins: list[Plugin]
-    families: dict[str, type]  # name -> GanModel subclass
-    datasets: dict[str, object]  # name -> DatasetSource
-    discriminators: dict[str, object]
-    suites: dict[str, object]  # name -> SuiteFile
-    provider: dict[tuple[str, str], Plugin]  # (kind, name) -> the plugin that registered it
+    families: dict[str, type] = field(default_factory=dict)  # name -> GanModel subclass
+    datasets: dict[str, object] = field(default_factory=dict)  # name -> DatasetSource
+    discriminators: dict[str, object] = field(default_factory=dict)  # name -> DiscriminatorClass
+    suites: dict[str, object] = field(default_factory=dict)  # name -> SuiteFile
+    metrics: dict[str, type] = field(default_factory=dict)  # name -> Metric subclass
+    feature_spaces: dict[str, type] = field(default_factory=dict)  # name -> FeatureSpace subclass
+    provider: dict[tuple[str, str], Plugin] = field(default_factory=dict)  # (kind, name) -> its plugin
 
     def family(self, name: str) -> type:
-        return self._lookup("families", name)
+        return self.lookup("families", name)
 
     def dataset(self, name: str):
-        return self._lookup("datasets", name)
+        return self.lookup("datasets", name)
 
     def discriminator(self, name: str):
-        return self._lookup("discriminators", name)
+        return self.lookup("discriminators", name)
 
     def suite(self, name: str):
-        return self._lookup("suites", name)
+        return self.lookup("suites", name)
+
+    def metric(self, name: str) -> type:
+        return self.lookup("metrics", name)
+
+    def feature_space(self, name: str) -> type:
+        """A feature space by name; `timm:ARCH` names the `timm` space with option ARCH."""
+        return self.lookup("feature_spaces", name.partition(":")[0])
 
     def plugin_of(self, kind: str, name: str) -> Plugin:
         return self.provider[(kind, name)]
 
-    def _lookup(self, kind: str, name: str):
+    def lookup(self, kind: str, name: str):
         items = getattr(self, kind)
         if name in items:
             return items[name]
-        singular = {"families": "family", "datasets": "dataset", "discriminators": "discriminator",
-                    "suites": "suite"}[kind]
         near = difflib.get_close_matches(name, list(items), n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(repr(n) for n in near)}? " if near else ""
-        loaded = ", ".join(p.label for p in self.plugins if p.error is None) or "none"
-        raise UserError(f"unknown {singular} {name!r}; {hint}known: {', '.join(sorted(items)) or 'none'} "
-                        f"(plugins loaded: {loaded}; `gan-zoo plugins` lists them)")
+        known = sorted(items)
+        listed = ", ".join(known) if len(known) <= 8 else f"{len(known)} of them"
+        raise UserError(f"unknown {SINGULAR[kind]} {name!r}; {hint}known: {listed or 'none'} "
+                        f"(`gan-zoo {LISTING[kind]}` lists them)")
 
 
 def _selected_entry_points():
@@ -89,7 +105,8 @@ def _selected_entry_points():
     unique = {}
     for ep in selected:
         unique.setdefault(ep.name, ep)
-    return sorted(unique.values(), key=lambda ep: ep.name)
+    # gan-zoo's own plugins first: a third party reusing a built-in name is the one reported, never the built-in
+    return sorted(unique.values(), key=lambda ep: (ep.dist is None or ep.dist.name != "gan-zoo", ep.name))
 
 
 def load_registry() -> Registry:
@@ -97,6 +114,7 @@ def load_registry() -> Registry:
     manager = pluggy.PluginManager("gan_zoo")
     manager.add_hookspecs(hookspecs)
     plugins: dict[str, Plugin] = {}
+    modules = {}
     for ep in _selected_entry_points():
         dist = ep.dist
         plugin = Plugin(ep.name, dist.name if dist else "?", dist.version if dist else "?")
@@ -111,37 +129,50 @@ def load_registry() -> Registry:
         if unknown:  # pluggy accepts a misspelt hook silently; say so instead of ignoring the plugin's work
             manager.unregister(module)
             plugin.error = f"unknown hook {unknown[0]}; the hooks are {', '.join('register_' + k for k in KINDS)}"
+            continue
+        modules[ep.name] = module
 
-    registry = Registry(list(plugins.values()), {}, {}, {}, {}, {})
-    for kind in KINDS:
-        for impl in getattr(manager.hook, f"register_{kind}").get_hookimpls():
-            _collect(registry, kind, plugins[impl.plugin_name], impl.function)
+    registry = Registry(list(plugins.values()))
+    for name, module in modules.items():
+        _collect(registry, plugins[name], manager, module)
     for plugin in registry.plugins:
         if plugin.error:
-            print(f"gan-zoo: warning: plugin {plugin.label} is broken and was skipped: {plugin.error}",
-                  file=sys.stderr)
+            print(f"gan-zoo: warning: plugin {plugin.label} was skipped: {plugin.error}"[:300], file=sys.stderr)
     return registry
 
 
-def _collect(registry: Registry, kind: str, plugin: Plugin, hook) -> None:
-    found = []
-    try:
-        hook(register=found.append)
-        for item in found:
-            if not isinstance(getattr(item, "name", None), str):
-                raise TypeError(f"register_{kind} got {item!r}, which has no string `name`")
-    except Exception as exc:
-        plugin.error = f"register_{kind}: {type(exc).__name__}: {exc}"
-        return
-    items = getattr(registry, kind)
-    for item in found:
-        if item.name in items:
-            other = registry.provider[(kind, item.name)]
-            raise UserError(f"{kind} entry {item.name!r} is registered by two plugins: {other.label} and "
-                            f"{plugin.label}; uninstall one, or choose with GAN_ZOO_PLUGINS=name,...")
-        items[item.name] = item
-        registry.provider[(kind, item.name)] = plugin
-        plugin.registered[kind].append(item.name)
+def _collect(registry: Registry, plugin: Plugin, manager: pluggy.PluginManager, module) -> None:
+    """Everything one plugin registers, kept only if all of it is sound."""
+    found: dict[str, list] = {}
+    for kind in KINDS:
+        impls = [i for i in getattr(manager.hook, f"register_{kind}").get_hookimpls() if i.plugin is module]
+        items = found[kind] = []
+        for impl in impls:
+            try:
+                impl.function(register=items.append)
+            except Exception as exc:
+                plugin.error = f"register_{kind} raised {type(exc).__name__}: {exc}"
+                return
+        for item in items:
+            name = getattr(item, "name", None)
+            if not isinstance(name, str) or not name:
+                plugin.error = f"register_{kind} got {item!r}, which has no string `name`"
+                return
+            problem = contract_problem(kind, item)
+            if problem:
+                plugin.error = f"{SINGULAR[kind]} {name!r} {problem}"
+                return
+            taken = getattr(registry, kind).get(name)
+            if taken is not None or [i.name for i in items].count(name) > 1:
+                other = registry.provider[(kind, name)].label if taken is not None else "itself"
+                plugin.error = (f"{SINGULAR[kind]} {name!r} is already registered by {other}; uninstall one, or "
+                                f"choose with GAN_ZOO_PLUGINS=name,...")
+                return
+    for kind, items in found.items():
+        for item in items:
+            getattr(registry, kind)[item.name] = item
+            registry.provider[(kind, item.name)] = plugin
+            plugin.registered[kind].append(item.name)
 
 
 _registry: Registry | None = None

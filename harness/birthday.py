@@ -7,12 +7,14 @@ calibrated on held-out real items (a fraction of a low quantile of the distances
 distinct neighbour), recorded with the result. The most similar pairs go to a montage for a person to inspect,
 as the original protocol requires.
 
-Two estimates of the support N:
-- `support_estimate`: N fitted by maximum likelihood to P(duplicate among s) = 1 - exp(-s(s-1) / 2N) over the
-  grid of s, beside `s50`, the smallest s with P >= 0.5 (the paper's "support ~ s^2").
+Two estimates of the support N, the valid one first:
 - `collision_estimate`: C(s, 2) summed over trials / the number of duplicate pairs found, since each pair of
   draws from a uniform N-item support collides with probability 1/N; its interval is the exact Poisson interval
-  of the count (pair collisions are pairwise independent, so the count's variance is its mean).
+  of the count (pair collisions are pairwise independent, so the count's variance is its mean). With no
+  collision it gives a lower bound, labelled as one (`support.kind`).
+- `ml_estimate`: N fitted by maximum likelihood to P(duplicate among s) = 1 - exp(-s(s-1) / 2N) over the
+  grid of s, beside `s50`, the smallest s with P >= 0.5 (the paper's "support ~ s^2"); noisier (2x either way
+  at a few collisions), and only an upper bound when every trial collided (`ml_kind`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 from scipy.stats import chi2
+
+from gan_zoo.errors import UserError
 
 TOP_PAIRS = 20
 
@@ -37,6 +41,7 @@ class BirthdayConfig:
     calibration_items: int = 2000  # held-out real items the threshold is calibrated on
     ci_level: float = 0.99  # 95% would miss the truth in 1 run of 20; a support claim deserves better odds
     enough_collisions: int = 200  # stop growing s once every trial at an s collided and this many were seen
+    min_trials: int = 2  # a finite source's grid stops at the s where fewer disjoint trials than this fit
 
 
 @dataclass
@@ -110,14 +115,16 @@ def poisson_interval(count: int, level: float = 0.95) -> tuple[float, float]:
     return low, chi2.ppf(1 - alpha / 2, 2 * count + 2) / 2
 
 
-def fit_support(p_by_s: dict[int, list[bool]]) -> float | None:
-    """Maximum-likelihood N for P(dup | s) = 1 - exp(-s(s-1) / 2N); None when nothing collided."""
+def fit_support(p_by_s: dict[int, list[bool]]) -> tuple[float | None, str | None]:
+    """Maximum-likelihood N for P(dup | s) = 1 - exp(-s(s-1) / 2N), and what it is: "fit", or "upper_bound"
+    when every trial collided (then N is at most the 50% point of the smallest s); (None, None) when nothing
+    collided."""
     outcomes = [(s, hit) for s, hits in p_by_s.items() for hit in hits]
     if not any(hit for _, hit in outcomes):
-        return None
+        return None, None
     if all(hit for _, hit in outcomes):
         smallest = min(s for s, _ in outcomes)
-        return smallest * (smallest - 1) / 2 / math.log(2)  # every trial collided: only an upper bound
+        return smallest * (smallest - 1) / 2 / math.log(2), "upper_bound"
 
     def log_likelihood(log_n: float) -> float:
         n, total = math.exp(log_n), 0.0
@@ -133,22 +140,33 @@ def fit_support(p_by_s: dict[int, list[bool]]) -> float | None:
             low = a
         else:
             high = b
-    return math.exp((low + high) / 2)
+    return math.exp((low + high) / 2), "fit"
 
 
-def birthday_test(sample: Callable[[int, int], torch.Tensor], real_heldout: torch.Tensor, config: BirthdayConfig,
-                  seed: int, embed: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict:
-    """sample(s, seed) draws s fresh items; embed maps items to the space distances are measured in."""
+def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], real_heldout: torch.Tensor,
+                  config: BirthdayConfig, seed: int, embed: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                  pool: int | None = None) -> dict:
+    """draw_parts(sizes, seed) gives independent sets of items (gan_zoo.SampleSource.draw_parts); embed maps items
+    to the space distances are measured in; pool is the size of a finite source (None: a distribution).
+
+    A distribution gives fresh items to every trial, and the collision count sums over all trials. A finite
+    source of N items gives each level s min(trials, N // s) disjoint trials (the grid stops where fewer than
+    `min_trials` fit, and the record says so), and its collisions are counted once over all N items: pairs
+    reused across levels would make the count's Poisson interval too narrow.
+    """
     embed = embed or (lambda items: items)
     calibration = calibrate_threshold(embed(real_heldout), config, seed)
     threshold = calibration["threshold"]
     hits: dict[int, list[bool]] = {}
     pairs_total = collisions = 0
-    closest = None
+    closest, grid_cut = None, None
     for s in config.sizes:
+        trials = config.trials if pool is None else min(config.trials, pool // s)
+        if trials < config.min_trials:
+            grid_cut = f"grid cut at s = {max(hits) if hits else 0}: the source holds {pool} items"
+            break
         hits[s] = []
-        for trial in range(config.trials):
-            items = sample(s, seed * 100_003 + s * 1_009 + trial)
+        for trial, items in enumerate(draw_parts([s] * trials, seed * 100_003 + s * 1_009)):
             search = closest_pairs(embed(items), threshold=threshold, chunk=config.chunk)
             hits[s].append(search.below > 0)
             pairs_total += s * (s - 1) // 2
@@ -157,15 +175,30 @@ def birthday_test(sample: Callable[[int, int], torch.Tensor], real_heldout: torc
                 closest = (items, search)
         if all(hits[s]) and collisions >= config.enough_collisions:
             break  # larger s would only confirm it, at quadratic cost
+    if not hits:
+        raise UserError(f"birthday test: the source holds {pool} items, fewer than {config.min_trials} trials of "
+                        f"s = {config.sizes[0]} need; give more samples or a smaller first s")
+    if pool is not None:  # count over the whole finite set once (the most pairs, none counted twice)
+        everything = draw_parts([pool], seed)[0]
+        pairs_total, collisions = pool * (pool - 1) // 2, closest_pairs(embed(everything), threshold=threshold,
+                                                                          chunk=config.chunk).below
     low, high = poisson_interval(collisions, config.ci_level)
-    s50 = next((s for s in config.sizes if sum(hits[s]) / len(hits[s]) >= 0.5), None)
+    s50 = next((s for s in hits if sum(hits[s]) / len(hits[s]) >= 0.5), None)
+    ml_estimate, ml_kind = fit_support(hits)
+    estimate = pairs_total / collisions if collisions else None
+    interval = [pairs_total / high, pairs_total / low if low > 0 else None]
     return {
-        "p_duplicate_by_s": {str(s): sum(h) / len(h) for s, h in hits.items()},
-        "s50": s50, "support_estimate": fit_support(hits),
-        "collision_estimate": pairs_total / collisions if collisions else None,
-        "ci": [pairs_total / high, pairs_total / low if low > 0 else None], "ci_level": config.ci_level,
+        # the valid estimate first: the collision count's, or a lower bound when nothing collided
+        "support": {"value": estimate if collisions else interval[0], "ci": interval,
+                    "kind": "estimate" if collisions else "lower_bound", "method": "collision count",
+                    "ci_level": config.ci_level},
+        "collision_estimate": estimate, "ci": interval, "ci_level": config.ci_level,
         "collisions": collisions, "pairs_examined": pairs_total,
-        "no_duplicates_up_to": None if collisions else config.sizes[-1], "largest_s": max(hits),
+        "counted_over": "trials" if pool is None else f"all {pool} items once",
+        "ml_estimate": ml_estimate, "ml_kind": ml_kind, "s50": s50,
+        "p_duplicate_by_s": {str(s): sum(h) / len(h) for s, h in hits.items()},
+        "trials_by_s": {str(s): len(h) for s, h in hits.items()}, "grid_cut": grid_cut,
+        "no_duplicates_up_to": None if collisions else max(hits), "largest_s": max(hits),
         "trials": config.trials, **calibration,
         "closest": {"items": closest[0], "pairs": closest[1].pairs, "distances": closest[1].distances},
     }

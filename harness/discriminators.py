@@ -1,6 +1,6 @@
 """Evaluation discriminator classes and capacity: p is the exact number of trainable parameters.
 
-A class is registered through the `register_discriminators` hook as a DiscriminatorClass. Its `build(spec,
+A class is registered through the `register_discriminators` hook as a gan_zoo.DiscriminatorClass. Its `build(spec,
 code_dim, width)` makes one discriminator scoring an item (and, with code_dim > 0, its code: the BiGAN pair);
 `width` is the knob that sets capacity. `at_capacity` picks, for a target p, the width whose parameter count is
 nearest, and says how far off it is.
@@ -8,25 +8,16 @@ nearest, and says how far off it is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from gan_zoo.discriminators import DiscriminatorClass
 from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
 
 CAPACITY_TOLERANCE = 0.10  # a width is accepted when its p is within 10% of the target
-
-
-@dataclass(frozen=True)
-class DiscriminatorClass:
-    name: str
-    description: str
-    build: Callable[[DataSpec, int, int, str], nn.Module]  # (spec, code_dim, width, option) -> module
-    max_width: int = 1 << 14  # the knob's upper end
-    fixed_capacity: bool = False  # True: `width` is ignored (a timm architecture has one size)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -68,25 +67,6 @@ class Classifier(nn.Module):
 
     def features(self, x):
         return self.network.forward_head(self.network.forward_features(self.prepare(x)), pre_logits=True)
-
-
-class Logits(nn.Module):
-    def __init__(self, classifier: Classifier):
-        super().__init__()
-        self.classifier = classifier
-
-    def forward(self, x):
-        return self.classifier(x.float())
-
-
-class Features(nn.Module):
-    def __init__(self, classifier: Classifier):
-        super().__init__()
-        self.classifier = classifier
-        self.num_features = classifier.num_features  # torchmetrics reads this instead of probing
-
-    def forward(self, x):
-        return self.classifier.features(x.float())
 
 
 def _timm(arch: str, **kwargs) -> nn.Module:
@@ -147,49 +127,45 @@ def inception_v3(weights: Path, device: torch.device) -> tuple[Classifier, dict]
     """The standard InceptionV3 (timm's architecture) from a local weights file; its checksum is recorded."""
     weights = Path(weights)
     if not weights.is_file():
-        raise UserError(f"--inception-weights {weights}: no such file; give a local InceptionV3 weights file")
+        raise UserError(f"InceptionV3 weights {weights}: no such file; give a local InceptionV3 weights file")
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()
     try:
         state = (load_file(weights) if weights.suffix == ".safetensors"
                  else torch.load(weights, map_location="cpu", weights_only=True))
     except Exception as exc:
-        raise UserError(f"--inception-weights {weights}: not a readable weights file ({type(exc).__name__}); "
+        raise UserError(f"InceptionV3 weights {weights}: not a readable weights file ({type(exc).__name__}); "
                         f"use .safetensors or a torch state dict") from None
     network = _timm("inception_v3", num_classes=1000)
     try:
         network.load_state_dict(state)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
-        raise UserError(f"--inception-weights {weights}: not InceptionV3 weights for timm's inception_v3 ({first})") \
+        raise UserError(f"{weights}: not InceptionV3 weights for timm's inception_v3 ({first})") \
             from None
     return Classifier(network, 299, channels=3).to(device).eval(), {"arch": "inception_v3", "sha256": digest,
                                                                      "weights": str(weights)}
 
 
-@torch.no_grad()
-def inception_score(classifier: Classifier, images: torch.Tensor, splits: int = 10) -> dict:
-    from torchmetrics.image.inception import InceptionScore
+def inception_score(logits: torch.Tensor, splits: int = 10) -> dict:
+    """IS = exp(E_x KL(p(y|x) || p(y))) per split of the items, mean and std over splits (torchmetrics'
+    InceptionScore; items are shuffled into splits by a fixed permutation, so the score is deterministic)."""
+    if len(logits) < splits:
+        raise UserError(f"Inception Score: {len(logits)} items cannot fill {splits} splits; use fewer splits")
+    logits = logits.double()[torch.randperm(len(logits), generator=torch.Generator().manual_seed(0))]
+    scores = []
+    for part in logits.chunk(splits):
+        log_p = part.log_softmax(dim=1)
+        log_marginal = log_p.exp().mean(0, keepdim=True).log()
+        scores.append((log_p.exp() * (log_p - log_marginal)).sum(1).mean().exp())
+    scores = torch.stack(scores)
+    return {"mean": scores.mean().item(), "std": scores.std().item() if splits > 1 else 0.0, "n": len(logits),
+            "splits": splits}
 
-    with warnings.catch_warnings():  # its note that it keeps every feature in memory: fine at these sizes
-        warnings.simplefilter("ignore", UserWarning)
-        metric = InceptionScore(feature=Logits(classifier), splits=splits, normalize=False)
-    device = next(classifier.parameters()).device
-    for chunk in images.split(512):
-        metric.update(chunk.to(device))
-    with torch.random.fork_rng():  # torchmetrics shuffles items into splits with the global generator
-        torch.manual_seed(0)
-        mean, std = metric.compute()
-    return {"mean": mean.item(), "std": std.item(), "n": len(images), "splits": splits}
 
-
-@torch.no_grad()
-def frechet_distance(classifier: Classifier, real: torch.Tensor, fake: torch.Tensor) -> float:
-    from torchmetrics.image.fid import FrechetInceptionDistance
-
-    metric = FrechetInceptionDistance(feature=Features(classifier), normalize=False)
-    device = next(classifier.parameters()).device
-    metric.to(device)
-    for images, is_real in ((real, True), (fake, False)):
-        for chunk in images.split(512):
-            metric.update(chunk.to(device), real=is_real)
-    return metric.compute().item()
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """The Frechet distance between Gaussians fitted to two feature sets (float64, as torchmetrics computes it)."""
+    real, fake = real.double(), fake.double()
+    mu1, mu2 = real.mean(0), fake.mean(0)
+    sigma1, sigma2 = torch.cov(real.T), torch.cov(fake.T)
+    root = torch.linalg.eigvals(sigma1 @ sigma2).sqrt().real.sum()
+    return ((mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * root).item()

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from gan_zoo import hookimpl
+from gan_zoo.discriminators import DiscriminatorClass
 from gan_zoo.errors import UserError
-from gan_zoo.harness.discriminators import DiscriminatorClass
 from gan_zoo.nets import ConvNet, JoinInputs, Squeeze, mlp
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gan_zoo.bench import execute, plan, store
+from gan_zoo.app.bench import execute, plan, store
+from gan_zoo.app.jobs import expand
 from gan_zoo.registry import registry
-from gan_zoo.suites import expand
 
 from .conftest import run_cli
 
@@ -25,19 +25,23 @@ datasets = ["ring8"]
 
 [eval]
 metrics = ["nn_distance", "birthday", "modes", "inception_score", "fd", "probe"]
+
+[eval.nn_distance]
 capacities = [300, 1000]
 max_items = 300
-is_samples = 200
 
-[eval.ensemble]
+[eval.nn_distance.ensemble]
 members = 2
 steps = 20
+
+[eval.inception_score]
+samples = 200
 
 [eval.birthday]
 sizes = [10, 20, 40]
 trials = 2
 
-[eval.classifier]
+[eval.features.classifier]
 steps = 20
 
 [[family]]
@@ -82,7 +86,7 @@ def test_bench_writes_one_result_per_job_and_a_leaderboard(tiny_run):
     jobs = expand(suite, registry()).jobs
     results = results_of(out)
     assert sorted(results) == sorted(job.key for job in jobs)
-    assert all(r["status"] == "ok" and r["schema"] == "gan-zoo-result/1" for r in results.values())
+    assert all(r["status"] == "ok" and r["schema"] == "gan-zoo-result/2" for r in results.values())
     assert result.stdout.splitlines()[0] == f"leaderboard: {out / 'leaderboard.html'} (and .md, .json; written " \
                                             f"when the suite ends)"
     for name in ("leaderboard.html", "leaderboard.md", "leaderboard.json", "suite.json"):
@@ -98,11 +102,12 @@ def test_bench_writes_one_result_per_job_and_a_leaderboard(tiny_run):
 def test_the_leaderboard_json_has_a_row_per_family_and_the_true_support_beside_the_estimate(tiny_run):
     _, out, _ = tiny_run
     board = json.loads((out / "leaderboard.json").read_text())
-    assert board["schema"] == "gan-zoo-leaderboard/1" and board["suite"] == "tiny" and not board["failures"]
+    assert board["schema"] == "gan-zoo-leaderboard/2" and board["suite"] == "tiny" and not board["failures"]
     assert [row["family"] for row in board["datasets"]["ring8"]["rows"]].count("vanilla") == 1
     assert board["datasets"]["ring8"]["capacities"] == [300, 1000]
     digits = {row["family"]: row for row in board["datasets"]["digits"]["rows"]}
-    assert digits["memorizer"]["true_support"] == 20 and digits["ed-memorizer"]["probe_accuracy"] is not None
+    assert digits["memorizer"]["true_support"] == 20 and digits["ed-memorizer"]["cells"]["probe"]["mean"] is not None
+    assert "(true 20)" in digits["memorizer"]["cells"]["birthday.support"]["text"]
     excess = [row["excess"] for row in board["datasets"]["digits"]["rows"]]
     assert excess == sorted(excess)  # the documented default order
     assert board["datasets"]["ring8"]["plots"]["nn_distance"] == "plots/ring8-nn_distance.png"
@@ -152,7 +157,7 @@ def measured(out: Path) -> dict:
     for key, record in results_of(out).items():
         metrics = record["eval"]["metrics"]
         if "inception_score" in metrics:
-            metrics["inception_score"].pop("classifier")
+            metrics["inception_score"].pop("space")
         found[key] = metrics
     return found
 

@@ -33,9 +33,16 @@ def test_poisson_interval():
     assert low == pytest.approx(81.36, abs=0.01) and high == pytest.approx(121.63, abs=0.01)
 
 
+def uniform_on(items):
+    """draw_parts(sizes, seed) for the uniform distribution on the rows of `items` (fresh draws each call)."""
+    def draw_parts(sizes, seed):
+        index = torch.randint(len(items), (sum(sizes),), generator=torch.Generator().manual_seed(seed))
+        return list(items[index].split(list(sizes)))
+    return draw_parts
+
+
 def memorizer_sampler(train, m, seed):
-    items = train[torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:m]]
-    return lambda s, trial_seed: items[torch.randint(m, (s,), generator=torch.Generator().manual_seed(trial_seed))]
+    return uniform_on(train[torch.randperm(len(train), generator=torch.Generator().manual_seed(seed))[:m]])
 
 
 @pytest.mark.parametrize("m", [100, 1000, 10_000])
@@ -44,24 +51,29 @@ def test_support_estimates_recover_a_memorizer(stacked, m):
     covered = 0
     for seed in range(10):
         result = birthday_test(memorizer_sampler(stacked.train.x, m, seed), stacked.heldout.x, config, seed)
-        assert m / 2 <= result["support_estimate"] <= 2 * m, (seed, result["support_estimate"])
+        assert m / 2 <= result["ml_estimate"] <= 2 * m, (seed, result["ml_estimate"])
+        assert result["support"]["value"] == result["collision_estimate"] and result["support"]["kind"] == "estimate"
         assert m / 2 <= result["collision_estimate"] <= 2 * m, (seed, result["collision_estimate"])
         covered += result["ci"][0] <= m <= result["ci"][1]
     assert covered >= 9
-    assert result["s50"] is not None and result["s50"] ** 2 / 4 <= m <= 4 * result["s50"] ** 2
+    # the 50% point of m is sqrt(2 ln 2 m); s50 sits on a doubling grid, so allow one grid step either way
+    assert result["s50"] is not None and result["s50"] ** 2 / 8 <= m <= 4 * result["s50"] ** 2
 
 
 def test_real_data_has_no_duplicates(stacked):
     heldout = stacked.heldout.x
 
-    def draw(s, seed):  # distinct held-out items: real data against itself
-        return heldout[torch.randperm(len(heldout), generator=torch.Generator().manual_seed(seed))[:s]]
+    def draw(sizes, seed):  # distinct held-out items: real data against itself
+        order = torch.randperm(len(heldout), generator=torch.Generator().manual_seed(seed))[:sum(sizes)]
+        return list(heldout[order].split(list(sizes)))
 
     config = BirthdayConfig(sizes=(500, 2000), trials=3)
     result = birthday_test(draw, heldout, config, seed=0)
     assert result["collisions"] == 0 and result["no_duplicates_up_to"] == 2000
-    assert result["support_estimate"] is None and result["collision_estimate"] is None
+    assert result["ml_estimate"] is None and result["collision_estimate"] is None
     assert result["ci"][0] > 0 and result["ci"][1] is None  # only a lower bound on the support
+    assert result["support"] == {"value": result["ci"][0], "ci": result["ci"], "kind": "lower_bound",
+                                 "method": "collision count", "ci_level": 0.99}
     assert 0 < result["threshold"] < result["real_nn_median"]
 
 
@@ -69,14 +81,30 @@ def test_uniform_on_n_points_gives_n():
     n = 5000
     points = torch.rand(n, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
 
-    def draw(s, seed):
-        return points[torch.randint(n, (s,), generator=torch.Generator().manual_seed(seed))]
-
     real = torch.rand(2000, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    result = birthday_test(draw, real, BirthdayConfig(trials=20), seed=1)
+    result = birthday_test(uniform_on(points), real, BirthdayConfig(trials=20), seed=1)
     assert 0 < result["threshold"] < result["real_nn_median"] / 2
-    assert n / 1.5 <= result["support_estimate"] <= 1.5 * n
+    assert n / 1.5 <= result["ml_estimate"] <= 1.5 * n
     assert result["ci"][0] <= n <= result["ci"][1]
     sizes_run = [int(s) for s in result["p_duplicate_by_s"]]
     assert sizes_run == list(BirthdayConfig().sizes[: len(sizes_run)]) and result["largest_s"] == sizes_run[-1]
     assert result["pairs_examined"] == 20 * sum(s * (s - 1) // 2 for s in sizes_run)
+
+
+def test_a_finite_set_of_draws_from_a_known_support_covers_it():
+    """A finite source (an array file of N samples of a generator with support m): disjoint trials per level, the
+    grid cut where fewer than two fit, and the collisions counted once over the whole set."""
+    from gan_zoo.sources import TensorSource
+
+    m, n = 150, 3000
+    support = torch.rand(m, 16, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    pool = support[torch.randint(m, (n,), generator=torch.Generator().manual_seed(3))]
+    source = TensorSource(pool, "pool")
+    real = torch.rand(2000, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    result = birthday_test(source.draw_parts, real, BirthdayConfig(trials=10, enough_collisions=10**9), seed=0,
+                           pool=n)
+    assert result["ci"][0] <= m <= result["ci"][1]
+    assert result["pairs_examined"] == n * (n - 1) // 2 and result["counted_over"] == "all 3000 items once"
+    trials = result["trials_by_s"]
+    assert trials["320"] == 9 and trials["1280"] == 2 and "2560" not in trials
+    assert result["grid_cut"] == "grid cut at s = 1280: the source holds 3000 items"

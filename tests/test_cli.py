@@ -6,11 +6,12 @@ from click.testing import CliRunner
 from PIL import Image
 from safetensors.torch import load_file
 
-from gan_zoo.cli import main
+from gan_zoo.app.cli import main
 
 from .conftest import make_distribution, run_cli
 
-COMMANDS = ["plugins", "families", "datasets", "train", "sample", "eval", "suites", "bench", "report"]
+COMMANDS = ["plugins", "families", "datasets", "metrics", "features", "discriminators", "train", "sample", "eval",
+            "suites", "bench", "report"]
 
 
 def invoke(*args):
@@ -79,9 +80,10 @@ def test_train_sample_eval_end_to_end(tmp_path):
     assert load_file(tmp_path / "s.safetensors")["samples"].shape == (7, 2)
 
     evaluated = run_cli("eval", out / "model.safetensors", "--metrics", "modes", "--json", tmp_path / "eval.json")
-    assert evaluated.stdout.startswith("vanilla on ring8\n  modes ")
+    assert evaluated.stdout.startswith("vanilla (checkpoint, a distribution) on ring8\n  modes ")
     record = json.loads((tmp_path / "eval.json").read_text())
     assert {"family", "plugin", "dataset", "seed", "config", "metrics", "timings", "versions"} <= set(record)
+    assert record["source"]["path"] == str(out / "model.safetensors") and record["source"]["step"] == 30
     assert record["metrics"]["modes"]["n_modes"] == 8 and record["dataset"]["fingerprint"]
 
 
@@ -102,6 +104,6 @@ def test_a_broken_plugin_is_listed_and_everything_else_works(tmp_path):
     listed = run_cli("plugins", "--json", env_extra=env)
     broken = next(p for p in json.loads(listed.stdout) if p["name"] == "broken")
     assert "ModuleNotFoundError" in broken["error"] and broken["version"] == "0.0.1"
-    assert listed.stderr.count("warning: plugin broken (gan-zoo-broken 0.0.1) is broken") == 1
+    assert listed.stderr.count("warning: plugin broken (gan-zoo-broken 0.0.1) was skipped") == 1
     families = run_cli("families", env_extra=env)
     assert "vanilla" in families.stdout

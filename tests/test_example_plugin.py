@@ -8,9 +8,9 @@ import sys
 import pytest
 import torch
 
+from gan_zoo.app.jobs import load_suite
 from gan_zoo.datasets import open_dataset
 from gan_zoo.registry import load_registry
-from gan_zoo.suites import load_suite
 
 from .conftest import REPO, run_cli
 from .test_families import check_declaration, check_fit_sample_round_trip
@@ -53,3 +53,24 @@ def test_passes_the_family_contract(site, monkeypatch, tmp_path):
     check_declaration(reg, "lsgan")
     torch.manual_seed(0)
     check_fit_sample_round_trip(reg, "lsgan", open_dataset(reg.dataset("ring8")), tmp_path)
+
+
+def test_its_metric_meets_the_contract_and_tells_copies_from_fresh_items(site, monkeypatch):
+    from gan_zoo.contracts import contract_problem
+    from gan_zoo.harness.evaluate import EvalConfig, evaluate
+    from gan_zoo.sources import ModelSource, TensorSource
+    from gan_zoo.training import construct
+
+    monkeypatch.syspath_prepend(str(site))
+    reg = load_registry()
+    assert contract_problem("metrics", reg.metric("nearest_train")) is None
+    digits = open_dataset(reg.dataset("digits"))
+    config = EvalConfig.build(reg, ["nearest_train"], {"nearest_train": {"samples": 150}})
+    cpu = torch.device("cpu")
+    memorizer = construct(reg.family("memorizer"), reg.family("memorizer").Config(m=100), digits, 0, cpu)
+    copies = evaluate(ModelSource(memorizer), digits, reg, config, seed=0, device=cpu).record["metrics"]
+    # held-out items the reference (the first 150) does not use: fresh real data
+    fresh = evaluate(TensorSource(digits.heldout.x[150:], "unused real items"), digits, reg, config, seed=0,
+                     device=cpu).record["metrics"]
+    assert copies["nearest_train"]["value"] == 0.0  # every generated item is a training item
+    assert 0.8 < fresh["nearest_train"]["value"] < 1.2 and fresh["nearest_train"]["n"] == 150

@@ -4,20 +4,24 @@ import math
 
 import pytest
 
-from gan_zoo.report import build, render_markdown, text_tables
+from gan_zoo.app.report import build, render_markdown, text_tables
 
 
 def record(family, seed, gap, floor, *, dataset="digits", support=None, status="ok", m=None):
     job = {"family": family, "seed": seed, "dataset": dataset, "config": {"m": m}, "steps": 0, "eval": {},
            "label": "", "overrides": {"m": m} if m else {}}
-    metrics = {"nn_distance": [{"p": 990, "target_p": 1000, "heldout_gap": gap, "noise_floor": floor,
-                                "ci": [gap - 0.1, gap + 0.1]}],
-               "birthday": {"support_estimate": support, "no_duplicates_up_to": None if support else 1280,
-                            "p_duplicate_by_s": {"10": 0.5}}}
-    return {"key": f"{family}-{seed}-{m}", "status": status, "error": None if status == "ok" else "boom", "job": job,
-            "train": {"seconds": 2.0}, "artifacts": {},
-            "eval": {"display_name": family, "metrics": metrics, "facts": {"support": m}, "timings": {"nn": 1.0},
-                     "versions": {}}}
+    metrics = {"nn_distance": {"capacities": [{"p": 990, "target_p": 1000, "heldout_gap": gap, "noise_floor": floor,
+                                               "ci": [gap - 0.1, gap + 0.1]}], "discriminator": "mlp", "pairs": False},
+               "birthday": {"support": {"value": support or 1000.0, "kind": "estimate" if support else "lower_bound",
+                                        "ci": [0.9 * support, 1.1 * support] if support else [1000.0, None],
+                                        "method": "collision count"},
+                            "largest_s": 1280, "p_duplicate_by_s": {"10": 0.5}, "features": "pixels"}}
+    result = {"key": f"{family}-{seed}-{m}", "status": status, "error": None if status == "ok" else "boom",
+              "job": job, "train": {"seconds": 2.0}, "artifacts": {}}
+    if status == "ok":  # a failed job's result has no evaluation
+        result["eval"] = {"display_name": family, "source": {"kind": "family"}, "metrics": metrics,
+                          "facts": {"support": m}, "timings": {"nn": 1.0}, "versions": {}}
+    return result
 
 
 def test_seeds_are_pooled_into_mean_sd_and_a_t_interval():
@@ -37,17 +41,17 @@ def test_one_seed_keeps_its_bootstrap_interval_and_no_sd():
 
 
 def test_rows_are_ordered_by_the_gap_over_the_noise_floor_and_failures_listed_apart():
-    records = [record("wide", 0, 0.9, 0.5), record("close", 0, 0.2, 0.1), record("memorizer", 0, 0.05, 0.0, m=100,
-                                                                                   support=98.0),
-               record("broken", 0, 0.0, 0.0, status="failed")]
+    records = [record("broken", 0, 0.0, 0.0, status="failed"), record("wide", 0, 0.9, 0.5),
+               record("close", 0, 0.2, 0.1), record("memorizer", 0, 0.05, 0.0, m=100, support=98.0)]
     board = build(records, folder="f", suite="s")
     rows = board["datasets"]["digits"]["rows"]
     assert [r["label"] for r in rows] == ["memorizer (m=100)", "close", "wide"]
     assert [f["status"] for f in board["failures"]] == ["failed"]
     (name, header, cells), = text_tables(board)
-    assert name == "digits" and header[1] == "NND p≈1e3"
-    assert cells[0][header.index("birthday support")] == "98 (true 100)"
-    assert cells[1][header.index("birthday support")] == "no duplicates up to s=1280"
+    assert name == "digits" and header[1] == "NND p≈1e3 (mlp)"
+    support = header.index("birthday support (collision count)")
+    assert cells[0][support] == "98 [88.2, 108] (true 100)"
+    assert cells[1][support] == "> 1e+03 (no duplicates up to s=1280)"
     markdown = render_markdown(board, {})
     assert "| memorizer (m=100) | 0.05 |" in markdown and "## Failed jobs" in markdown and "boom" in markdown
 
@@ -59,6 +63,6 @@ def test_datasets_get_their_own_tables():
 
 def test_metrics_nobody_measured_get_no_column():
     (name, header, cells), = text_tables(build([record("vanilla", 0, 0.3, 0.0)], folder="f", suite=None))
-    assert "birthday support" in header  # measured: "no duplicates up to s=1280"
+    assert "birthday support (collision count)" in header  # measured: a lower bound
     assert "modes" not in header and "probe on E(x)" not in header  # asked of no row
     assert header[0] == "family" and all(len(row) == len(header) for row in cells)

@@ -5,10 +5,11 @@ import textwrap
 
 import pytest
 
+from gan_zoo.app.jobs import expand, load_suite
+from gan_zoo.config import typed
 from gan_zoo.errors import UserError
 from gan_zoo.harness.evaluate import EvalConfig
 from gan_zoo.registry import registry
-from gan_zoo.suites import expand, load_suite, typed
 
 REG = registry()
 
@@ -20,6 +21,7 @@ def test_every_registered_suite_expands_into_runnable_jobs(name):
     for job in suite.jobs:
         family = REG.family(job.family)
         assert job.steps == 0 if family.kind == "constructed" else job.steps > 0
+        assert set(job.eval["settings"]) == set(job.eval["metrics"])  # every setting spelled out
         assert job.dataset in REG.datasets and len(job.key) == 16
     assert len({job.key for job in suite.jobs}) == len(suite.jobs)
 
@@ -28,7 +30,7 @@ def test_quick_runs_every_builtin_family_on_ring8_and_digits_at_three_capacities
     suite = load_suite("quick", REG)
     builtin = {name for name in REG.families if REG.plugin_of("families", name).distribution == "gan-zoo"}
     assert {(job.family, job.dataset) for job in suite.jobs} == {(f, d) for f in builtin for d in ("ring8", "digits")}
-    assert all(len(job.eval["capacities"]) == 3 for job in suite.jobs)
+    assert all(len(job.eval["settings"]["nn_distance"]["capacities"]) == 3 for job in suite.jobs)
 
 
 def write(tmp_path, text):
@@ -49,6 +51,9 @@ GOOD = """\
     seeds = [0, 1]
 
     [eval]
+    metrics = ["nn_distance", "birthday"]
+
+    [eval.nn_distance]
     capacities = [1e3, 1e4]
 
     [[family]]
@@ -61,7 +66,8 @@ def test_a_suite_expands_into_one_job_per_family_dataset_and_seed(tmp_path):
     suite = expand(write(tmp_path, GOOD + '\n[[family]]\nname = "memorizer"\nset = {m = 50}\n'), REG)
     assert [(j.family, j.seed, j.steps) for j in suite.jobs] == [("vanilla", 0, 10), ("vanilla", 1, 10),
                                                                   ("memorizer", 0, 0), ("memorizer", 1, 0)]
-    assert suite.jobs[0].eval["capacities"] == (1000, 10000) and suite.jobs[2].config["m"] == 50
+    assert suite.jobs[0].eval["settings"]["nn_distance"]["capacities"] == [1000, 10000]
+    assert suite.jobs[2].config["m"] == 50
 
 
 def test_a_job_key_follows_what_its_numbers_depend_on(tmp_path):
@@ -69,18 +75,19 @@ def test_a_job_key_follows_what_its_numbers_depend_on(tmp_path):
     assert base.key == expand(write(tmp_path, GOOD), REG).jobs[0].key
     assert dataclasses.replace(base, label="renamed").key == base.key
     for change in ({"seed": 5}, {"steps": 11}, {"threads": 2}, {"config": {**base.config, "lr": 0.5}},
-                   {"eval": {**base.eval, "capacities": (1000,)}}, {"fingerprint": "0" * 16}):
+                   {"eval": {**base.eval, "metrics": ["birthday"]}}, {"fingerprint": "0" * 16}):
         assert dataclasses.replace(base, **change).key != base.key, change
 
 
 @pytest.mark.parametrize("text, line, fragment", [
-    (GOOD.replace("steps = 10", "steps = = 10"), 10, "invalid TOML"),
-    (GOOD.replace('"vanilla"', '"vanila"'), 9, "did you mean 'vanilla'"),
-    (GOOD.replace("steps = 10", 'steps = "many"'), 10, "steps must be a whole number"),
-    (GOOD.replace("capacities", "capacity"), 6, "no setting 'capacity'"),
-    (GOOD + "set = {lr = \"fast\"}\n", 11, "lr takes a finite number"),
-    (GOOD + "set = {lr = inf}\n", 11, "lr takes a finite number"),
-    (GOOD + "colour = 3\n", 8, "unknown key 'colour'"),
+    (GOOD.replace("steps = 10", "steps = = 10"), 13, "invalid TOML"),
+    (GOOD.replace('"vanilla"', '"vanila"'), 12, "did you mean 'vanilla'"),
+    (GOOD.replace("steps = 10", 'steps = "many"'), 13, "steps must be a whole number"),
+    (GOOD.replace("capacities", "capacity"), 9, "no setting 'nn_distance.capacity'"),
+    (GOOD.replace('"birthday"]', '"birthdya"]'), 6, "did you mean 'birthday'"),
+    (GOOD + "set = {lr = \"fast\"}\n", 14, "lr takes a finite number"),
+    (GOOD + "set = {lr = inf}\n", 14, "lr takes a finite number"),
+    (GOOD + "colour = 3\n", 11, "unknown key 'colour'"),
     (GOOD.replace('["ring8"]', '["ring9"]'), 2, "unknown dataset 'ring9'"),
 ])
 def test_a_malformed_suite_names_the_file_the_line_and_the_fix(tmp_path, text, line, fragment):
@@ -99,21 +106,27 @@ def test_an_unknown_suite_name_lists_the_known_ones():
 
 
 def test_typed_settings_convert_toml_values_and_refuse_wrong_types():
-    config = typed(EvalConfig, {"capacities": [1e3, 2000], "ensemble": {"members": 2, "lr": 1}}, lambda k: k)
+    nn = REG.metric("nn_distance").Config
+    config = typed(nn, {"capacities": [1e3, 2000], "ensemble": {"members": 2, "lr": 1}}, lambda k: k)
     assert config.capacities == (1000, 2000) and config.ensemble.members == 2 and config.ensemble.lr == 1.0
     with pytest.raises(UserError, match="capacities takes a whole number"):
-        typed(EvalConfig, {"capacities": [1.5]}, lambda k: k)
+        typed(nn, {"capacities": [1.5]}, lambda k: k)
     with pytest.raises(UserError, match="members takes a whole number"):
-        typed(EvalConfig, {"ensemble": {"members": True}}, lambda k: k)
+        typed(nn, {"ensemble": {"members": True}}, lambda k: k)
+    evaluation = EvalConfig.build(REG, ["nn_distance"], {"nn_distance": {"capacities": [500]}})
+    assert evaluation.setting(REG, "nn_distance").capacities == (500,)
+    with pytest.raises(UserError, match="settings for birthday, which is not among the metrics"):
+        EvalConfig.build(REG, ["nn_distance"], {"birthday": {"trials": 3}})
 
 
 def test_a_family_can_change_the_suites_evaluation_for_itself(tmp_path):
-    text = GOOD.replace("[eval]", "[eval.ensemble]\nmembers = 3\n\n[eval]") + \
-        '\n[[family]]\nname = "memorizer"\neval = {capacities = [500], ensemble = {steps = 7}}\n'
+    text = GOOD.replace("[[family]]", "[eval.nn_distance.ensemble]\nmembers = 3\n\n[[family]]") + \
+        '\n[[family]]\nname = "memorizer"\neval = {nn_distance = {capacities = [500], ensemble = {steps = 7}}}\n'
     vanilla, _, memorizer, _ = expand(write(tmp_path, text), REG).jobs
-    assert vanilla.eval["capacities"] == (1000, 10000)
-    assert memorizer.eval["capacities"] == (500,)
-    assert memorizer.eval["ensemble"]["members"] == 3 and memorizer.eval["ensemble"]["steps"] == 7
+    assert vanilla.eval["settings"]["nn_distance"]["capacities"] == [1000, 10000]
+    memorizer_nn = memorizer.eval["settings"]["nn_distance"]
+    assert memorizer_nn["capacities"] == [500]
+    assert memorizer_nn["ensemble"]["members"] == 3 and memorizer_nn["ensemble"]["steps"] == 7
 
 
 def test_a_third_party_plugin_ships_a_suite(install_plugin, fresh_registry, tmp_path):

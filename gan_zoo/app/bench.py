@@ -4,14 +4,14 @@ The results folder:
   suite.json            the suite as expanded (name, file, every job with its key)
   results/KEY.json      one per finished job, written atomically when it ends: status ok, failed or diverged
   jobs/KEY/             the job's checkpoint (an interrupted job resumes its training), samples.png, montage.png
-  leaderboard.*         the report (gan_zoo.report), rewritten at the end of every run
+  leaderboard.*         the report (gan_zoo.app.report), rewritten at the end of every run
 
 Running again skips every job with a result (failed ones too, unless retry_failed), so an interrupted run loses
 at most the jobs in flight. Executors differ only in where `execute` runs: in this process, in N worker
 processes, or as Ray tasks; each job sets its own torch threads, so the numbers do not depend on the executor.
-Result schema `gan-zoo-result/1`: schema, key, status, error, job (the Job), train {steps, seconds,
-resumed_from}, eval (a gan-zoo-eval/1 record), artifacts {samples, montage: paths relative to the folder},
-host, executor, device, started, seconds (the whole job).
+Result schema `gan-zoo-result/2`: schema, key, status, error, job (the Job), train {steps, seconds,
+resumed_from} (families only), eval (a gan-zoo-eval/2 record), artifacts {samples, montage: paths relative to
+the folder}, host, executor, device, started, seconds (the whole job).
 """
 
 from __future__ import annotations
@@ -31,17 +31,19 @@ from pathlib import Path
 
 import torch
 
+from gan_zoo.app.jobs import Job, Suite
+from gan_zoo.app.plots import write_pairs_png, write_samples_png
 from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import Diverged, UserError
 from gan_zoo.family import config_from_dict
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
-from gan_zoo.harness.evaluate import EvalConfig, evaluate
-from gan_zoo.plots import write_samples_png
+from gan_zoo.harness.evaluate import EvalConfig, Evaluation, evaluate
+from gan_zoo.harness.sources import fingerprint_reference, open_source
 from gan_zoo.registry import registry
-from gan_zoo.suites import Job, Suite, typed
+from gan_zoo.sources import ModelSource, SampleSource
 from gan_zoo.training import resolve_device, run
 
-RESULT_SCHEMA = "gan-zoo-result/1"
+RESULT_SCHEMA = "gan-zoo-result/2"
 SUITE_RUN_SCHEMA = "gan-zoo-suite-run/1"
 EXECUTORS = ("local", "ray")
 
@@ -66,21 +68,25 @@ def execute(job: Job, out: str, device: str, executor: str = "local", progress: 
                             f"expected {job.fingerprint}); run the suite again to re-read it")
         torch_device = resolve_device(device)
         record["device"] = str(torch_device)
-        config = config_from_dict(reg.family(job.family).Config, job.config)
-        trained = run(reg, job.family, config, data, out=work, seed=job.seed, steps=job.steps, device=torch_device,
-                      progress=progress)
-        record["train"] = {"steps": trained.step, "seconds": round(trained.seconds, 3),
-                           "resumed_from": trained.resumed_from}
-        eval_config = typed(EvalConfig, job.eval, lambda key: f"job {job.key}")
-        record["eval"] = evaluate(trained.model, data, reg, eval_config, seed=job.seed, device=torch_device,
-                                  plugin=reg.plugin_of("families", job.family).to_json(),
-                                  montage=work / "montage.png")
+        eval_config = EvalConfig.from_json(job.eval, reg)
+        if job.source:
+            source = _external(job, data, reg, torch_device)
+        else:
+            config = config_from_dict(reg.family(job.family).Config, job.config)
+            trained = run(reg, job.family, config, data, out=work, seed=job.seed, steps=job.steps,
+                          device=torch_device, progress=progress)
+            record["train"] = {"steps": trained.step, "seconds": round(trained.seconds, 3),
+                               "resumed_from": trained.resumed_from}
+            source = ModelSource(trained.model, kind="family" if trained.model.kind == "constructed" else "checkpoint")
+        evaluation = evaluate(source, data, reg, eval_config, seed=job.seed, device=torch_device)
+        record["eval"] = evaluation.record
+        write_artifacts(evaluation, work / "montage.png")
         birthday = record["eval"]["metrics"].get("birthday")
-        if birthday and birthday["montage"]:  # where the driver stores it, not where this worker wrote it
+        if birthday and birthday.get("montage"):  # where the driver stores it, not where this worker wrote it
             birthday["montage"] = str(Path("jobs") / job.key / "montage.png")
         if data.spec.is_image or data.spec.shape == (2,):  # what a picture can show: images, or 2-D points
-            samples = trained.model.sample(64 if data.spec.is_image else 2500, seed=job.seed)
-            write_samples_png(work / "samples.png", samples.cpu(), f"{trained.model.display_name} on {data.name}",
+            samples = source.draw(min(64 if data.spec.is_image else 2500, source.size or 2500), job.seed)
+            write_samples_png(work / "samples.png", samples, f"{source.name} on {data.name}",
                               reference=data.heldout.modes)
         artifacts = {name: (work / name).read_bytes() for name in ("samples.png", "montage.png")
                      if (work / name).exists()}
@@ -91,6 +97,23 @@ def execute(job: Job, out: str, device: str, executor: str = "local", progress: 
                       traceback=traceback.format_exc(limit=-8))
     record["seconds"] = round(time.perf_counter() - clock, 3)
     return {"record": record, "artifacts": artifacts}
+
+
+def _external(job: Job, data, reg, device) -> SampleSource:
+    """The job's external source, refused if it changed since the suite was read (its numbers would too)."""
+    digest = fingerprint_reference(job.source, Path("/"))[1]
+    if digest != job.source_sha256:
+        raise UserError(f"{job.source} changed since the suite was read; run the suite again to re-read it")
+    return open_source(job.source, data, reg, device=device, seed=job.seed, image_range=job.image_range,
+                       resize=job.resize)
+
+
+def write_artifacts(evaluation: Evaluation, montage: Path) -> None:
+    """Draw what the metrics left (the birthday test's closest pairs) and note the file in the record."""
+    closest = evaluation.artifacts.get("birthday")
+    if closest is not None and "birthday" in evaluation.record["metrics"]:
+        write_pairs_png(montage, closest["items"], closest["pairs"], closest["distances"], closest["threshold"])
+        evaluation.record["metrics"]["birthday"]["montage"] = str(montage)
 
 
 def store(out: Path, outcome: dict) -> dict:

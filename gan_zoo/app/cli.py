@@ -11,21 +11,22 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from gan_zoo.bench import EXECUTORS, plan, read_results, run_jobs, store, write_suite_record
+from gan_zoo.app.bench import EXECUTORS, plan, read_results, run_jobs, store, write_artifacts, write_suite_record
+from gan_zoo.app.jobs import load_suite
+from gan_zoo.app.plots import write_samples_png
+from gan_zoo.app.report import FORMATS, text_tables, write_report
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.family import apply_overrides
 from gan_zoo.files import atomic_write_bytes, atomic_write_json, versions
+from gan_zoo.harness.api import resolve
 from gan_zoo.harness.discriminators import parse_capacities
-from gan_zoo.harness.ensemble import EnsembleConfig
-from gan_zoo.harness.evaluate import METRICS, EvalConfig, evaluate
+from gan_zoo.harness.evaluate import DEFAULT_METRICS, EvalConfig, evaluate
 from gan_zoo.harness.modes import mode_coverage
-from gan_zoo.plots import write_samples_png
+from gan_zoo.harness.sources import RANGES
 from gan_zoo.registry import registry
-from gan_zoo.report import FORMATS, text_tables, write_report
-from gan_zoo.suites import load_suite
-from gan_zoo.training import construct, resolve_device, run
+from gan_zoo.training import resolve_device, run
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                       help="Where to compute; auto picks CUDA when present.")
@@ -124,6 +125,47 @@ def datasets(as_json):
     _list_registered("datasets", as_json, lambda source: source.summary(), ["dataset", "plugin", "description"],
                      lambda d: [d["name"], d["plugin"], d["description"] + (f" [files: {d['files']}]" if d["files"]
                                                                             else "")])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def metrics(as_json):
+    """List the registered metrics: what each measures, which way is worse, what it needs, its settings.
+
+    \b
+    Example:
+      gan-zoo metrics --json
+    """
+    _list_registered("metrics", as_json, lambda cls: cls.summary_json(),
+                     ["metric", "worse", "needs", "plugin", "description"],
+                     lambda m: [m["name"], m["worse"], "+".join(m["needs"]), m["plugin"], m["description"]])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def features(as_json):
+    """List the registered feature spaces metrics can measure in.
+
+    \b
+    Example:
+      gan-zoo features
+    """
+    _list_registered("feature_spaces", as_json, lambda cls: cls.summary(), ["feature space", "plugin", "description"],
+                     lambda f: [f["name"], f["plugin"], f["description"]])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def discriminators(as_json):
+    """List the registered evaluation discriminator classes (for the neural-net distance).
+
+    \b
+    Example:
+      gan-zoo discriminators
+    """
+    _list_registered("discriminators", as_json,
+                     lambda d: {"name": d.name, "description": d.description, "fixed_capacity": d.fixed_capacity},
+                     ["discriminator", "plugin", "description"], lambda d: [d["name"], d["plugin"], d["description"]])
 
 
 def _list_registered(kind: str, as_json: bool, summary, header: list[str], cells) -> None:
@@ -230,111 +272,139 @@ def _builtin_modes(name: str | None):
 
 
 @main.command(name="eval")
-@click.argument("target", metavar="CHECKPOINT_OR_FAMILY")
+@click.argument("target", metavar="SOURCE")
 @click.option("--dataset", "dataset_name", default=None,
-              help="Data set (default: the checkpoint's own; required for a constructed family).")
-@click.option("--metrics", default=",".join(METRICS), show_default=True, help="Comma-separated metrics.")
-@click.option("--capacities", default="1e3,1e4,1e5", show_default=True,
-              help="Discriminator capacities p (parameter counts) for the neural-net distance.")
-@click.option("--discriminator", default="mlp", show_default=True,
-              help="Evaluation discriminator class: mlp, mlp:DEPTH, conv, timm:ARCH.")
-@click.option("--ensemble", "members", type=click.IntRange(min=1), default=8, show_default=True,
-              help="Discriminators per capacity.")
-@click.option("--ensemble-steps", type=click.IntRange(min=1), default=300, show_default=True)
-@click.option("--phi", type=click.Choice(["log", "identity"]), default="log", show_default=True,
-              help="log: D in (0,1), the GAN objective; identity: the Wasserstein form.")
-@click.option("--birthday-embedding", type=click.Choice(["pixels", "classifier"]), default="pixels",
-              show_default=True)
+              help="The registered data set to judge against (default: a checkpoint's own; required otherwise).")
+@click.option("--metrics", default=",".join(DEFAULT_METRICS), show_default=True,
+              help="Comma-separated metrics (`gan-zoo metrics` lists them); those that do not apply are skipped.")
+@click.option("-o", "--option", "options", multiple=True, metavar="METRIC.KEY=VALUE",
+              help="A metric's or feature space's setting, e.g. -o birthday.trials=5 -o features.classifier.steps=300.")
+@click.option("--capacities", default=None, help="nn_distance: discriminator capacities p, e.g. 1e3,1e4,1e5.")
+@click.option("--discriminator", default=None,
+              help="nn_distance: discriminator class (mlp, mlp:DEPTH, conv, timm:ARCH).")
+@click.option("--ensemble", "members", type=click.IntRange(min=1, max=1024), default=None,
+              help="nn_distance: discriminators per capacity (default 8).")
+@click.option("--ensemble-steps", type=click.IntRange(min=1, max=10**6), default=None,
+              help="nn_distance: optimizer steps per discriminator (default 300).")
+@click.option("--phi", type=click.Choice(["log", "identity"]), default=None,
+              help="nn_distance: log (D in (0,1), the GAN objective) or identity (the Wasserstein form).")
+@click.option("--birthday-embedding", type=click.Choice(["pixels", "classifier"]), default=None,
+              help="birthday: the space pair distances are measured in (default pixels).")
 @click.option("--inception-weights", type=click.Path(path_type=Path), default=None,
-              help="A local InceptionV3 weights file; default: a domain classifier trained here.")
+              help="A local InceptionV3 weights file for the inception feature space (nothing is downloaded).")
+@click.option("--range", "image_range", type=click.Choice(list(RANGES)), default="auto", show_default=True,
+              help="The value range of image samples; auto detects uint8 0..255, float [0,1] or [-1,1].")
+@click.option("--resize", is_flag=True, help="Resize images (and convert channels) to the data set's shape.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
               help="Config of a constructed family built on the fly.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), default=0, show_default=True,
+              help="Seeds every draw and discriminator (and a source's data split).")
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write the record here.")
 @click.option("--montage", type=click.Path(path_type=Path), default=None,
               help="Birthday montage PNG (default: beside --json).")
+@click.option("--force", is_flag=True, help="Overwrite --json and --montage files that exist.")
 @DEVICE
 @DATA_ROOT
-def evaluate_command(target, dataset_name, metrics, capacities, discriminator, members, ensemble_steps, phi,
-                     birthday_embedding, inception_weights, assignments, seed, json_out, montage, device, data_root):
-    """Measure a checkpoint, or a constructed family built on the fly, against its data set.
+def evaluate_command(target, dataset_name, metrics, options, capacities, discriminator, members, ensemble_steps, phi,
+                     birthday_embedding, inception_weights, image_range, resize, assignments, seed, json_out, montage,
+                     force, device, data_root):
+    """Judge SOURCE against a data set with every metric that applies.
 
-    Reports the neural-net distance per capacity (train and held-out, with the noise floor), the Inception
-    Score and Frechet distance in a domain classifier's space, birthday-paradox support estimates, mode coverage
-    and, for encoders, a linear probe: whatever applies to the data.
+    SOURCE is a gan-zoo checkpoint, a constructed family's name, a folder of PNG/JPEG images, an array file
+    (.npy, .npz), a samples .safetensors, or a Python callable (path/to/file.py:function or
+    package.module:function) called as function(n, seed). A folder or an array file holds a finite set of
+    samples: each metric draws distinct items and cuts its protocol to what fits, and says so.
 
     \b
     Example:
       gan-zoo eval memorizer --dataset digits --set m=400 --json runs/memo.json
-      gan-zoo eval runs/ring8/model.safetensors --metrics nn_distance,modes --capacities 1e3,1e4
+      gan-zoo eval samples.npz --dataset digits --metrics birthday,fd
+      gan-zoo eval mygen.py:sample --dataset ring8 --metrics nn_distance,modes --capacities 1e3,1e4
     """
     reg = registry()
-    torch_device = resolve_device(device)
-    model, data, plugin = _model_to_evaluate(reg, target, dataset_name, assignments, seed, data_root, torch_device)
-    config = EvalConfig(
-        metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()), discriminator=discriminator,
-        capacities=tuple(parse_capacities(capacities)),
-        ensemble=EnsembleConfig(members=members, steps=ensemble_steps, phi=phi),
-        birthday_embedding=birthday_embedding,
-        inception_weights=str(inception_weights) if inception_weights else None)
     montage = montage or (json_out.with_suffix(".montage.png") if json_out else None)
-    record = evaluate(model, data, reg, config, seed=seed, device=torch_device, plugin=plugin, montage=montage)
+    for path in (json_out, montage):  # checked before any work: never write over a file unasked
+        if path is not None and path.exists() and not force:
+            raise UserError(f"{path} exists; choose another path, or pass --force to overwrite it")
+        if path is not None and path.parent.exists() and not path.parent.is_dir():
+            raise UserError(f"{path.parent} is a file, not a folder; choose another path")
+    config = EvalConfig.build(reg, metrics, *_eval_settings(options, capacities, discriminator, members,
+                                                            ensemble_steps, phi, birthday_embedding, inception_weights),
+                              where=lambda key: f"--metrics/-o {key}")
+    torch_device = resolve_device(device)
+    source, data = resolve(target, dataset=dataset_name, reg=reg, device=torch_device, seed=seed,
+                           data_root=data_root, assignments=assignments, image_range=image_range, resize=resize)
+    evaluation = evaluate(source, data, reg, config, seed=seed, device=torch_device)
+    if montage is not None:
+        write_artifacts(evaluation, montage)
+    record = evaluation.record
     if json_out:
         atomic_write_json(json_out, record)
-    click.echo(summary_table(record))
+    click.echo(summary_table(record, reg))
     if json_out:
         click.echo(f"record: {json_out}")
+    if record["errors"]:
+        sys.exit(1)
 
 
-def _model_to_evaluate(reg, target, dataset_name, assignments, seed, data_root, device):
-    path = Path(target)
-    if path.suffix == ".safetensors" or path.exists():
-        checkpoint = read_checkpoint(path)
-        meta = checkpoint.metadata
-        data = _open(dataset_name or meta["dataset"]["name"], meta["dataset"].get("split_seed", 0), data_root)
-        if data.fingerprint != meta["dataset"].get("fingerprint"):
-            raise UserError(f"{path}: built on data with fingerprint {meta['dataset'].get('fingerprint')} but "
-                            f"{data.name} now has {data.fingerprint}; point --data-root at the same files")
-        return load_model(checkpoint, reg, device), data, meta["plugin"]
-    family = reg.family(target)
-    if family.kind != "constructed":
-        raise UserError(f"{target} is a trained family: train it first (gan-zoo train {target} --dataset NAME) "
-                        f"and evaluate its checkpoint")
-    if not dataset_name:
-        raise UserError(f"eval {target}: a constructed family needs --dataset NAME")
-    data = _open(dataset_name, seed, data_root)
-    model = construct(family, apply_overrides(family.Config(), assignments), data, seed, device)
-    return model, data, reg.plugin_of("families", target).to_json()
+def _eval_settings(options, capacities, discriminator, members, steps, phi, embedding, weights):
+    """Metric and feature-space settings from -o METRIC.KEY=VALUE and the shortcut options."""
+    settings: dict = {}
+    features: dict = {}
+    for option in options:
+        key, sep, text = option.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) < 2 or not all(parts):
+            raise UserError(f"-o {option!r}: expected METRIC.KEY=VALUE, e.g. -o birthday.trials=5")
+        table = features if parts[0] == "features" else settings
+        parts = parts[1:] if parts[0] == "features" else parts
+        for part in parts[:-1]:
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise UserError(f"-o {option!r}: {part} is set twice")
+        table[parts[-1]] = _literal(text.strip())
+    nn = settings.setdefault("nn_distance", {}) if any(v is not None for v in (capacities, discriminator, members,
+                                                                              steps, phi)) else {}
+    if capacities is not None:
+        nn["capacities"] = parse_capacities(capacities)
+    if discriminator is not None:
+        nn["discriminator"] = discriminator
+    ensemble = {k: v for k, v in (("members", members), ("steps", steps), ("phi", phi)) if v is not None}
+    if ensemble:
+        nn.setdefault("ensemble", {}).update(ensemble)
+    if embedding is not None:
+        settings.setdefault("birthday", {})["features"] = embedding
+    if weights is not None:
+        features.setdefault("inception", {})["weights"] = str(weights)
+    return settings, features
 
 
-def summary_table(record: dict) -> str:
-    metrics, lines = record["metrics"], [f"{record['display_name']} on {record['dataset']['name']}"]
-    for entry in metrics.get("nn_distance", []):
-        low, high = entry["ci"]
-        lines.append(f"  nn-distance p={entry['p']:>8}: train {entry['train_gap']:.4f}  held-out "
-                     f"{entry['heldout_gap']:.4f} [{low:.4f}, {high:.4f}]  noise floor {entry['noise_floor']:.4f}")
-    if "inception_score" in metrics:
-        score = metrics["inception_score"]
-        lines.append(f"  inception score {score['mean']:.3f} +- {score['std']:.3f} (real data "
-                     f"{score['real_ceiling']:.3f}, classifier accuracy {score['classifier_accuracy']})")
-    if "fd" in metrics:
-        lines.append(f"  frechet distance {metrics['fd']['value']:.3f} (real halves {metrics['fd']['real_floor']:.3f})")
-    if "birthday" in metrics:
-        b = metrics["birthday"]
-        if b["collisions"]:
-            lines.append(f"  birthday: support ~{b['support_estimate']:.4g} (s50 {b['s50']}), collisions "
-                         f"{b['collision_estimate']:.4g} [{b['ci'][0]:.4g}, {b['ci'][1]:.4g}]")
-        else:
-            lines.append(f"  birthday: no duplicates up to s = {b['no_duplicates_up_to']} "
-                         f"(support > {b['ci'][0]:.4g})")
-    if "modes" in metrics:
-        m = metrics["modes"]
-        lines.append(f"  modes {m['modes_captured']}/{m['n_modes']}, high quality {m['high_quality_fraction']:.1%}")
-    if "probe" in metrics:
-        probe = metrics["probe"]
-        lines.append(f"  linear probe on E(x): {probe['accuracy']:.3f} (chance {probe['chance']:.3f})")
-    for metric, reason in metrics.get("skipped", {}).items():
-        lines.append(f"  {metric}: skipped, {reason}")
+def _literal(text: str):
+    """A -o value: a number, true/false, a comma list of numbers, or a string."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if "," in text:
+        return [_literal(part.strip()) for part in text.split(",") if part.strip()]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def summary_table(record: dict, reg) -> str:
+    source = record["source"]
+    size = f"{source['size']} items" if source["finite"] else "a distribution"
+    lines = [f"{record['display_name']} ({source['kind']}, {size}) on {record['dataset']['name']}"]
+    for name, result in record["metrics"].items():
+        metric = reg.metrics.get(name)
+        text = metric().summary(result) if metric else f"{name}: (plugin not installed)"
+        lines.extend("  " + line for line in text.splitlines())
+    for name, reason in record["skipped"].items():
+        lines.append(f"  {name}: skipped, {reason}")
+    for name, reason in record["errors"].items():
+        lines.append(f"  {name}: refused, {reason}")
     return "\n".join(lines)
 
 

@@ -1,21 +1,25 @@
-"""Benchmark suites: a TOML file naming families, data sets, seeds and the evaluation, expanded into jobs.
+"""Benchmark suites: a TOML file naming families (or external sources), data sets, seeds and the evaluation,
+expanded into jobs.
 
-A suite file (every table but [[family]] is optional)::
+A suite file (every table but one [[family]] or [[source]] is optional)::
 
     [suite]
     description = "what this suite answers"
-    datasets = ["ring8", "digits"]   # each family runs on each, unless the family names its own
+    datasets = ["ring8", "digits"]   # each entry runs on each, unless it names its own
     seeds = [0, 1, 2]
 
     [resources]
     cpus = 1                         # torch threads per job, and what a Ray task asks for
     gpus = 0                         # GPUs per job (Ray); jobs run on CUDA only with --device cuda|auto
 
-    [eval]                           # gan_zoo.harness.evaluate.EvalConfig; its parts as sub-tables
-    metrics = ["nn_distance", "modes"]
+    [eval]
+    metrics = ["nn_distance", "birthday", "modes"]   # `gan-zoo metrics` lists them
+    [eval.nn_distance]               # a metric's settings, checked against its Config
     capacities = [1e3, 1e4, 1e5]
-    [eval.ensemble]
+    [eval.nn_distance.ensemble]
     members = 4
+    [eval.features.classifier]       # a feature space's settings
+    steps = 600
 
     [[family]]
     name = "vanilla"
@@ -23,13 +27,23 @@ A suite file (every table but [[family]] is optional)::
     set = {lr = 5e-4}                # config overrides, typed like the family's Config
     datasets = ["ring8"]             # default: the suite's
     seeds = [0]                      # default: the suite's
-    eval = {metrics = ["birthday"]}  # changes to the suite's [eval] for this family
+    eval = {metrics = ["birthday"]}  # changes to the suite's [eval] for this entry
     label = "vanilla, lr 5e-4"       # the leaderboard row; default: the display name and the overrides
 
-Each (family entry, data set, seed) is one job. A job's key is a hash of everything its numbers depend on:
-the family, its full config, the data set's fingerprint and split seed, the training steps, the evaluation
-config, the threads it runs with and the gan-zoo version. Same key, same numbers; so a finished job is never
-run twice.
+    [[source]]                       # a generator trained elsewhere, ranked beside the zoo's families
+    source = "samples/mygan.npz"     # a folder, an array file, a samples .safetensors, file.py:function or
+                                     # package.module:function; relative paths are read from the suite's folder
+    label = "my GAN"                 # the leaderboard row
+    range = "auto"                   # image range rule (harness.sources): auto, 0,1, -1,1, 0,255
+    resize = false                   # resize images to the data set's shape
+    datasets = ["digits"]
+    seeds = [0]
+    eval = {}
+
+Each (entry, data set, seed) is one job. A job's key is a hash of everything its numbers depend on: the family
+and its full config (or the source and its checksum), the data set's fingerprint and split seed, the training
+steps, the evaluation config with every setting, the threads it runs with and the gan-zoo version. Same key,
+same numbers; so a finished job is never run twice.
 """
 
 from __future__ import annotations
@@ -37,10 +51,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import re
-import types
-import typing
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
@@ -49,25 +60,17 @@ from pathlib import Path
 import tomllib
 
 import gan_zoo
+from gan_zoo.config import typed
 from gan_zoo.datasets import default_root, open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.harness.evaluate import EvalConfig
+from gan_zoo.harness.sources import RANGES, fingerprint_reference
 from gan_zoo.registry import Registry
 
-SUITE_KEYS = {"suite", "resources", "eval", "family"}
-FAMILY_KEYS = {"name", "steps", "set", "datasets", "label", "seeds", "eval"}
-
-
-@dataclass(frozen=True)
-class SuiteFile:
-    """A suite a plugin ships: its name and the TOML file holding it."""
-
-    name: str
-    path: Path
-
-    @property
-    def description(self) -> str:
-        return _read_toml(self.path).get("suite", {}).get("description", "")
+SUITE_KEYS = {"suite", "resources", "eval", "family", "source"}
+ENTRY_KEYS = {"datasets", "label", "seeds", "eval"}
+FAMILY_KEYS = ENTRY_KEYS | {"name", "steps", "set"}
+SOURCE_KEYS = ENTRY_KEYS | {"source", "range", "resize"}
 
 
 @dataclass
@@ -75,32 +78,42 @@ class Resources:
     cpus: int = 1  # torch threads per job: results depend on it in the last bits, so it is part of the job
     gpus: float = 0  # per job, for Ray's scheduler
 
+    def __post_init__(self):
+        if not 1 <= self.cpus <= 1024:
+            raise UserError(f"cpus = {self.cpus}: give a whole number of threads from 1 to 1024")
+        if not 0 <= self.gpus <= 64:
+            raise UserError(f"gpus = {self.gpus}: give a number of GPUs from 0 to 64")
+
 
 @dataclass(frozen=True)
 class Job:
-    family: str
+    family: str  # "" for an external source
     overrides: dict  # what the suite set, for the row label; `config` holds the full config
     config: dict
     dataset: str
     fingerprint: str
     seed: int  # the training and evaluation seed, and the data split's seed
     steps: int
-    eval: dict  # dataclasses.asdict(EvalConfig)
+    eval: dict  # EvalConfig.to_json: every metric's settings
     threads: int
     gpus: float
     label: str = ""  # the leaderboard row; empty: the display name and the overrides
     data_root: str = ""  # where a file-backed data set's files are, resolved when the suite was read
+    source: str = ""  # an external source (absolute path or callable reference); "" for a family
+    source_sha256: str = ""  # its content when the suite was read
+    image_range: str = "auto"
+    resize: bool = False
 
     @cached_property  # hashed once per job (a frozen dataclass still has a __dict__ to cache in)
     def key(self) -> str:
         identity = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("overrides", "label", "data_root",
-                                                                                   "gpus")}
+                                                                                   "gpus", "source")}
         identity["gan_zoo"] = gan_zoo.__version__
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
     def title(self) -> str:
-        return f"{self.label or self.family} on {self.dataset}, seed {self.seed}"
+        return f"{self.label or self.family or self.source} on {self.dataset}, seed {self.seed}"
 
     def to_json(self) -> dict:
         return {"key": self.key, **dataclasses.asdict(self)}
@@ -135,9 +148,9 @@ def _read_text(path: Path) -> str:
         raise UserError(f"{path}: cannot read the suite: {exc}") from None
 
 
-def _read_toml(path: Path, text: str | None = None) -> dict:
+def _read_toml(path: Path, text: str) -> dict:
     try:
-        return tomllib.loads(_read_text(path) if text is None else text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: invalid TOML: {exc}; fix the syntax there") from None
 
@@ -155,7 +168,7 @@ class _Where:
         start = starts[index] if index is not None and index < len(starts) else (starts[0] if starts else 0)
         line = start
         if key is not None:
-            pattern = re.compile(rf"(^|[{{,\s]){re.escape(key)}\s*=")
+            pattern = re.compile(rf"(^|[{{,\s.\[]){re.escape(key)}\s*(=|\])")
             line = next((i for i in range(start, len(self.lines)) if pattern.search(self.lines[i])), start)
         place = section if index is None else f"{section} {index + 1}"
         return f"{self.path} line {line + 1} ({place}{', ' + key if key else ''})"
@@ -171,42 +184,92 @@ def expand(path: Path, registry: Registry) -> Suite:
                         f"{', '.join(sorted(SUITE_KEYS))}")
     head = raw.get("suite", {})
     _no_unknown(head, {"name", "description", "datasets", "seeds"}, where("suite"))
-    resources = typed(Resources, raw.get("resources", {}), lambda key: where("resources", key=key))
+    resources = _checked(lambda: typed(Resources, raw.get("resources", {}), lambda key: where("resources", key=key)),
+                         where("resources"))
     suite_eval = raw.get("eval", {})
-    typed(EvalConfig, suite_eval, lambda key: where("eval", key=key.split(".")[-1]))  # errors point at [eval]
-    families = raw.get("family")
-    if not isinstance(families, list) or not families:
-        raise UserError(f"{path}: a suite needs at least one [[family]] table with a name, e.g. "
+    _eval_config(suite_eval, registry, lambda key: where("eval", key=key.split(".")[-1]))  # errors at [eval]
+    entries = [("family", e) for e in _tables(raw, "family", path)] + [("source", e) for e in
+                                                                       _tables(raw, "source", path)]
+    if not entries:
+        raise UserError(f"{path}: a suite needs at least one [[family]] table with a name (or a [[source]]), e.g. "
                         f"[[family]] name = \"vanilla\"")
     opened = {}
     jobs = []
-    for index, entry in enumerate(families):
-        jobs.extend(_family_jobs(entry, index, head, registry, suite_eval, resources, where, opened))
+    counters = Counter()
+    for kind, entry in entries:
+        index = counters[kind]
+        counters[kind] += 1
+        jobs.extend(_entry_jobs(kind, entry, index, path, head, registry, suite_eval, resources, where, opened))
     counts = Counter(job.key for job in jobs)
     repeated = next((job for job in jobs if counts[job.key] > 1), None)
     if repeated:
         raise UserError(f"{path}: {repeated.title} appears twice with the same settings; remove one entry")
-    return Suite(head.get("name", Path(path).stem), Path(path), head.get("description", ""), jobs)
+    name = head.get("name", Path(path).stem)
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise UserError(f"{where('suite', key='name')}: name {name!r}: use letters, digits, '.', '_' and '-' "
+                        f"(it names the results folder)")
+    return Suite(name, Path(path), str(head.get("description", "")), jobs)
 
 
-def _family_jobs(entry, index, head, registry, suite_eval, resources, where, opened) -> list[Job]:
-    def at(key=None):
-        return where("family", index, key)
+def _tables(raw: dict, key: str, path: Path) -> list:
+    tables = raw.get(key, [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise UserError(f"{path}: [[{key}]] must be an array of tables, e.g. [[{key}]] on its own line")
+    return tables
 
-    _no_unknown(entry, FAMILY_KEYS, at())
-    eval_config = typed(EvalConfig, _merged(suite_eval, entry.get("eval", {})), lambda key: at(key.split(".")[-1]))
-    if "name" not in entry:
-        raise UserError(f"{at()}: this [[family]] has no name; add name = \"vanilla\" (see `gan-zoo families`)")
+
+def _checked(build, where: str):
+    """Run build(), naming the place in the file when a value is refused by its own validation."""
     try:
-        family = registry.family(entry["name"])
+        return build()
     except UserError as exc:
-        raise UserError(f"{at('name')}: {exc}") from None
-    config = typed(family.Config, entry.get("set", {}), lambda key: at(key.split(".")[-1]))
+        message = str(exc)
+        raise UserError(message if message.startswith(str(where).split(" line")[0]) else f"{where}: {message}") \
+            from None
+
+
+def _eval_config(values: dict, registry: Registry, where) -> EvalConfig:
+    if not isinstance(values, dict):
+        raise UserError(f"{where('eval')}: expected a table of settings")
+    settings = {k: v for k, v in values.items() if k not in ("metrics", "features")}
+    return EvalConfig.build(registry, values.get("metrics"), settings, values.get("features"), where=where,
+                            strict=False)
+
+
+def _entry_jobs(kind, entry, index, path, head, registry, suite_eval, resources, where, opened) -> list[Job]:
+    def at(key=None):
+        return where(kind, index, key)
+
+    _no_unknown(entry, FAMILY_KEYS if kind == "family" else SOURCE_KEYS, at())
+    eval_config = _eval_config(_merged(suite_eval, entry.get("eval", {})), registry, lambda key: at(key.split(".")[-1]))
+    family, config, source, digest = None, None, "", ""
+    if kind == "family":
+        if "name" not in entry:
+            raise UserError(f"{at()}: this [[family]] has no name; add name = \"vanilla\" (see `gan-zoo families`)")
+        try:
+            family = registry.family(entry["name"])
+        except UserError as exc:
+            raise UserError(f"{at('name')}: {exc}") from None
+        config = _checked(lambda: typed(family.Config, entry.get("set", {}), lambda key: at(key.split(".")[-1])),
+                          at("set"))
+    else:
+        if not isinstance(entry.get("source"), str) or not entry["source"]:
+            raise UserError(f"{at()}: this [[source]] has no source; add source = \"samples.npz\" (a folder, an array "
+                            f"file, or file.py:function)")
+        source, digest = _checked(lambda: fingerprint_reference(entry["source"], Path(path).parent), at("source"))
+        if entry.get("range", "auto") not in RANGES:
+            raise UserError(f"{at('range')}: range must be one of {', '.join(RANGES)}")
+        if not isinstance(entry.get("resize", False), bool):
+            raise UserError(f"{at('resize')}: resize takes true or false")
     datasets_at = at("datasets") if "datasets" in entry else where("suite", key="datasets")
     datasets = _string_list(entry.get("datasets", head.get("datasets")), datasets_at, "datasets")
     seeds = entry.get("seeds", head.get("seeds", [0]))
-    if not isinstance(seeds, list) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise UserError(f"{at('seeds')}: seeds must be a list of integers, e.g. seeds = [0, 1, 2]")
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           and 0 <= s < 2**31 for s in seeds):
+        raise UserError(f"{at('seeds')}: seeds must be a list of whole numbers from 0 to 2^31-1, e.g. seeds = [0, 1]")
+    label = entry.get("label", "")
+    if not isinstance(label, str):
+        raise UserError(f"{at('label')}: label takes a string")
     jobs = []
     for dataset in datasets:
         for seed in seeds:
@@ -217,18 +280,19 @@ def _family_jobs(entry, index, head, registry, suite_eval, resources, where, ope
                     raise UserError(f"{datasets_at}: {exc}") from None
             data = opened[dataset, seed]
             jobs.append(Job(
-                family=family.name, overrides=dict(entry.get("set", {})), config=dataclasses.asdict(config),
-                dataset=dataset, fingerprint=data.fingerprint, seed=seed,
-                steps=_steps(entry.get("steps"), data, family, at("steps")),
-                eval=dataclasses.asdict(eval_config), threads=resources.cpus, gpus=resources.gpus,
-                label=str(entry.get("label", "")), data_root=str(default_root(dataset).resolve())))
+                family=family.name if family else "", overrides=dict(entry.get("set", {})),
+                config=dataclasses.asdict(config) if config else {}, dataset=dataset, fingerprint=data.fingerprint,
+                seed=seed, steps=_steps(entry.get("steps"), data, family, at("steps")) if family else 0,
+                eval=eval_config.to_json(registry), threads=resources.cpus, gpus=resources.gpus, label=label,
+                data_root=str(default_root(dataset).resolve()), source=source, source_sha256=digest,
+                image_range=entry.get("range", "auto"), resize=entry.get("resize", False)))
     return jobs
 
 
 def _merged(base: dict, changes: dict) -> dict:
     """base with changes applied, sub-tables merged key by key."""
     if not isinstance(changes, dict):
-        return changes  # typed() names the problem
+        return changes  # the config check names the problem
     merged = dict(base)
     for key, value in changes.items():
         merged[key] = _merged(base[key], value) if isinstance(base.get(key), dict) else value
@@ -242,8 +306,8 @@ def _steps(value, data, family, where: str) -> int:
         value = value.get(data.name)
     if value is None:
         return family.steps_for(data.spec)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise UserError(f"{where}: steps must be a whole number >= 0 or a table by data set, "
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 10**9:
+        raise UserError(f"{where}: steps must be a whole number from 1 to 10^9, or a table by data set, "
                         f"e.g. steps = {{ring8 = 600, digits = 300}}")
     return value
 
@@ -260,49 +324,3 @@ def _no_unknown(table, known: set[str], where: str) -> None:
     unknown = sorted(set(table) - known)
     if unknown:
         raise UserError(f"{where}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
-
-
-def typed(cls: type, values: dict, where, prefix: str = ""):
-    """A dataclass from TOML values, checked against its field types (nested dataclasses are sub-tables).
-
-    `where(key)` names the place of a key for an error message.
-    """
-    if not isinstance(values, dict):
-        raise UserError(f"{where(prefix or cls.__name__)}: expected a table of settings")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    changes = {}
-    for key, value in values.items():
-        dotted = f"{prefix}{key}"
-        if key not in hints:
-            raise UserError(f"{where(dotted)}: no setting {dotted!r}; settings: {', '.join(names)}")
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            changes[key] = typed(hint, value, where, f"{dotted}.")
-        else:
-            changes[key] = _convert(value, hint, where(dotted), dotted)
-    return dataclasses.replace(cls(), **changes)
-
-
-def _convert(value, hint, where, name):
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        return _convert(value, next(a for a in args if a is not type(None)), where, name)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise UserError(f"{where}: {name} takes a list, e.g. {name} = [...]")
-        return tuple(_convert(v, args[0], where, name) for v in value)
-    if hint is bool and isinstance(value, bool):
-        return value
-    if hint is int and not isinstance(value, bool) and isinstance(value, int | float) and float(value).is_integer():
-        return int(value)
-    if hint is float and not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value):
-        return float(value)  # inf and nan are refused: results are strict JSON
-    if hint is str and isinstance(value, str):
-        return value
-    if hint not in (bool, int, float, str):
-        raise UserError(f"{where}: {name} cannot be set from a suite")
-    kind = {bool: "true or false", int: "a whole number", float: "a finite number", str: "a string"}[hint]
-    raise UserError(f"{where}: {name} takes {kind}, not {value!r}")

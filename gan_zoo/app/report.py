@@ -7,16 +7,19 @@ Default order: the held-out neural-net distance at the largest capacity minus it
 first (closest to real data as the strongest discriminators see it). Read it beside the birthday column: a
 memorising generator can top this order, which is the failure the harness exists to show.
 
-JSON schema `gan-zoo-leaderboard/1`:
+The columns are the registered metrics' own (gan_zoo.Metric.columns), so a plugin's metric shows up here with
+no change to this file.
+
+JSON schema `gan-zoo-leaderboard/2`:
   schema, generated (UTC), results (the folder), suite (name or null), sort (the default order in words),
-  datasets {NAME: {capacities [target p], ceilings {inception_score, fd}, rows [ROW], plots {nn_distance,
-  birthday: file names or null}}}, failures [{key, title, status, error}], versions (of the first result)
-ROW: label, family, display_name, overrides, seeds, keys, excess (the sort key), and for each metric a
-  {mean, sd, n} summary (sd null for one seed) or null when it does not apply:
-  nn_heldout {target p: summary}, nn_ci {target p: [low, high]} (one seed: its bootstrap CI; several: a
-  t-interval over seeds), noise_floor {target p: summary}, inception_score, fd, birthday_support, true_support
-  (a construction's exact support, else null), modes_captured, n_modes, high_quality, probe_accuracy,
-  probe_chance, train_seconds, eval_seconds; samples and montage (artifact paths of the first seed, or null)
+  datasets {NAME: {capacities [target p], columns [{key, header}], rows [ROW], plots {nn_distance, birthday:
+  file names}}}, failures [{key, title, status, error}], versions (of the first good result)
+ROW: label, family ("" for an external source), source (what was judged), display_name, overrides, seeds, keys,
+  excess (the sort key), cells {column key: {header, mean, sd, n, text}} (sd null for one seed; text, when the
+  metric gives one, for a row of one seed), and for the plots: nn_heldout {target p: {mean, sd, n}}, nn_ci
+  {target p: [low, high]} (one seed: its bootstrap CI; several: a t-interval over seeds), nn_p, noise_floor,
+  p_duplicate_by_s; true_support (a construction's exact support, else null), train_seconds, eval_seconds;
+  samples and montage (artifact paths of the first seed, or null)
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from gan_zoo.app.plots import figure_png, pyplot
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
-from gan_zoo.plots import figure_png, pyplot
+from gan_zoo.registry import Registry
+from gan_zoo.registry import registry as default_registry
 
-SCHEMA = "gan-zoo-leaderboard/1"
+SCHEMA = "gan-zoo-leaderboard/2"
 FORMATS = ("md", "html", "json")
 SORT = "held-out neural-net distance at the largest capacity minus its noise floor, ascending"
 
@@ -75,37 +80,61 @@ def _metric(records, *path):
     return values
 
 
-def build(results: list[dict], *, folder: str, suite: str | None) -> dict:
+def build(results: list[dict], *, folder: str, suite: str | None, registry: Registry | None = None) -> dict:
     """The leaderboard as data (the JSON format); the other formats render it."""
+    reg = registry or default_registry()
     ok = [r for r in results if r["status"] == "ok"]
-    failures = [{"key": r["key"], "title": f"{r['job']['family']} on {r['job']['dataset']}, seed {r['job']['seed']}",
-                 "status": r["status"], "error": r["error"]} for r in results if r["status"] != "ok"]
+    failures = [{"key": r["key"], "title": _title(r["job"]), "status": r["status"], "error": r["error"]}
+                for r in results if r["status"] != "ok"]
     datasets = {}
     for name in sorted({r["job"]["dataset"] for r in ok}):
         groups: dict[str, list[dict]] = {}
         for record in sorted((r for r in ok if r["job"]["dataset"] == name), key=lambda r: r["job"]["seed"]):
-            identity = json.dumps([record["job"]["family"], record["job"]["config"], record["job"]["steps"],
-                                   record["job"]["eval"], record["job"]["label"]], sort_keys=True)
+            job = record["job"]
+            identity = json.dumps([job["family"], job.get("source", ""), job["config"], job["steps"], job["eval"],
+                                   job["label"]], sort_keys=True)
             groups.setdefault(identity, []).append(record)
-        rows = [_row(records) for records in groups.values()]
-        capacities = sorted({int(p) for row in rows for p in row["nn_heldout"]})
+        rows = [_row(records, reg) for records in groups.values()]
         rows.sort(key=lambda row: (row["excess"] is None, row["excess"] if row["excess"] is not None else 0,
                                    row["label"]))
-        evals = [r["eval"]["metrics"] for r in ok if r["job"]["dataset"] == name]
-        datasets[name] = {"capacities": capacities, "rows": rows, "plots": {},
-                          "ceilings": {"inception_score": _summary(_metric(evals, "inception_score", "real_ceiling")),
-                                       "fd": _summary(_metric(evals, "fd", "real_floor"))}}
+        headers = {}
+        for row in rows:
+            for key, cell in row["cells"].items():
+                headers.setdefault(key, cell["header"])
+        capacities = sorted({int(p) for row in rows for p in row["nn_heldout"]})
+        datasets[name] = {"capacities": capacities, "columns": [{"key": k, "header": h} for k, h in headers.items()],
+                          "rows": rows, "plots": {}}
     return {"schema": SCHEMA, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "results": folder, "suite": suite, "sort": SORT, "datasets": datasets, "failures": failures,
-            "versions": results[0]["eval"]["versions"] if ok else None}
+            "versions": ok[0]["eval"]["versions"] if ok else None}
 
 
-def _row(records: list[dict]) -> dict:
+def _title(job: dict) -> str:
+    return f"{job.get('label') or job['family'] or job.get('source')} on {job['dataset']}, seed {job['seed']}"
+
+
+def _row(records: list[dict], reg: Registry) -> dict:
     first = records[0]
-    metrics = [r["eval"]["metrics"] for r in records]
+    evals = [r["eval"] for r in records]
+    metrics = [e["metrics"] for e in evals]
+    pooled: dict[str, dict] = {}
+    for record in evals:
+        for name, result in record["metrics"].items():
+            metric = reg.metrics.get(name)
+            if metric is None:  # its plugin is not installed here: the JSON record still holds the result
+                continue
+            for column in metric().columns(result, record):
+                cell = pooled.setdefault(column.key, {"header": column.header, "values": [], "texts": []})
+                cell["values"].append(column.value)
+                cell["texts"].append(column.text)
+    cells = {}
+    for key, cell in pooled.items():
+        summary = _summary(cell["values"])
+        text = cell["texts"][0] if len(cell["texts"]) == 1 else None
+        cells[key] = {"header": cell["header"], **(summary or {"mean": None, "sd": None, "n": 0}), "text": text}
     by_capacity: dict[int, list[dict]] = {}
     for m in metrics:
-        for entry in m.get("nn_distance", []):
+        for entry in (m.get("nn_distance") or {}).get("capacities", []):
             by_capacity.setdefault(int(entry["target_p"]), []).append(entry)
     nn_heldout = {p: _summary([e["heldout_gap"] for e in es]) for p, es in by_capacity.items()}
     floors = {p: _summary([e["noise_floor"] for e in es]) for p, es in by_capacity.items()}
@@ -113,22 +142,14 @@ def _row(records: list[dict]) -> dict:
     excess = None if largest is None else nn_heldout[largest]["mean"] - floors[largest]["mean"]
     return {
         "label": _row_label(first["job"], first["eval"]["display_name"]), "family": first["job"]["family"],
-        "display_name": first["eval"]["display_name"], "overrides": first["job"]["overrides"],
-        "seeds": [r["job"]["seed"] for r in records], "keys": [r["key"] for r in records], "excess": excess,
+        "source": first["eval"]["source"], "display_name": first["eval"]["display_name"],
+        "overrides": first["job"]["overrides"], "seeds": [r["job"]["seed"] for r in records],
+        "keys": [r["key"] for r in records], "excess": excess, "cells": cells,
         "nn_heldout": nn_heldout, "noise_floor": floors,
         "nn_ci": {p: _interval([e["heldout_gap"] for e in es], es[0]["ci"]) for p, es in by_capacity.items()},
         "nn_p": {p: es[0]["p"] for p, es in by_capacity.items()},
-        "inception_score": _summary(_metric(metrics, "inception_score", "mean")),
-        "fd": _summary(_metric(metrics, "fd", "value")),
-        "birthday_support": _summary(_metric(metrics, "birthday", "support_estimate")),
-        "birthday_no_duplicates_up_to": _metric(metrics, "birthday", "no_duplicates_up_to")[0],
         "p_duplicate_by_s": _metric(metrics, "birthday", "p_duplicate_by_s")[0],
-        "true_support": first["eval"]["facts"].get("support"),
-        "modes_captured": _summary(_metric(metrics, "modes", "modes_captured")),
-        "n_modes": _metric(metrics, "modes", "n_modes")[0],
-        "high_quality": _summary(_metric(metrics, "modes", "high_quality_fraction")),
-        "probe_accuracy": _summary(_metric(metrics, "probe", "accuracy")),
-        "probe_chance": _metric(metrics, "probe", "chance")[0],
+        "true_support": (first["eval"]["facts"] or {}).get("support"),
         "train_seconds": _summary(_metric(records, "train", "seconds")),
         "eval_seconds": _summary([sum(r["eval"]["timings"].values()) for r in records]),
         "samples": first.get("artifacts", {}).get("samples"), "montage": first.get("artifacts", {}).get("montage"),
@@ -195,45 +216,24 @@ def _num(summary: dict | None, digits: int = 4) -> str:
 
 
 def _columns(board: dict) -> list[tuple[str, callable, callable]]:
-    """(header, cell text, sort value) for each column of a data set's table."""
-    ceilings = board["ceilings"]
+    """(header, cell text, sort value) for each column of a data set's table: the metrics' own columns."""
+    def text(key):
+        def cell_text(row):
+            cell = row["cells"].get(key)
+            if cell is None:
+                return "-"
+            return cell["text"] if cell["text"] is not None else _num(cell if cell["n"] else None)
+        return cell_text
+
+    def value(key):
+        return lambda row: (row["cells"].get(key) or {}).get("mean")
+
     columns = [("family", lambda r: r["label"], lambda r: r["label"])]
-    for p in board["capacities"]:
-        columns.append((f"NND p≈{p:.0e}".replace("e+0", "e"),
-                        lambda r, p=p: _num(r["nn_heldout"].get(p)),
-                        lambda r, p=p: (r["nn_heldout"].get(p) or {}).get("mean")))
-    if board["capacities"]:
-        columns.append(("noise floor (per p)",  # means only: the spread is in the JSON
-                        lambda r: " / ".join("-" if r["noise_floor"].get(p) is None else
-                                             f"{r['noise_floor'][p]['mean']:.2g}" for p in board["capacities"]),
-                        lambda r: r["excess"]))
-    if ceilings["inception_score"]:
-        columns.append((f"IS (real {ceilings['inception_score']['mean']:.3g})", lambda r: _num(r["inception_score"]),
-                        lambda r: (r["inception_score"] or {}).get("mean")))
-    if ceilings["fd"]:
-        columns.append((f"FD (real {ceilings['fd']['mean']:.3g})", lambda r: _num(r["fd"]),
-                        lambda r: (r["fd"] or {}).get("mean")))
-    columns += [
-        ("birthday support", _support_text, lambda r: (r["birthday_support"] or {}).get("mean")),
-        ("modes", lambda r: "-" if r["modes_captured"] is None else
-         f"{_num(r['modes_captured'], 3)}/{r['n_modes']} ({r['high_quality']['mean']:.0%} HQ)",
-         lambda r: (r["modes_captured"] or {}).get("mean")),
-        ("probe on E(x)", lambda r: "-" if r["probe_accuracy"] is None else
-         f"{r['probe_accuracy']['mean']:.3f} (chance {r['probe_chance']:.3f})",
-         lambda r: (r["probe_accuracy"] or {}).get("mean")),
-        ("train s", lambda r: _num(r["train_seconds"], 3), lambda r: (r["train_seconds"] or {}).get("mean")),
-        ("seeds", lambda r: str(len(r["seeds"])), lambda r: len(r["seeds"])),
-    ]
-    # A metric the suite did not ask for (or that applies to no row) would be a column of dashes.
+    columns += [(c["header"], text(c["key"]), value(c["key"])) for c in board["columns"]]
+    columns += [("train s", lambda r: _num(r["train_seconds"], 3), lambda r: (r["train_seconds"] or {}).get("mean")),
+                ("seeds", lambda r: str(len(r["seeds"])), lambda r: len(r["seeds"]))]
+    # A column no row filled would be a column of dashes.
     return [c for c in columns if c[0] == "family" or any(c[1](row) != "-" for row in board["rows"])]
-
-
-def _support_text(row: dict) -> str:
-    if row["birthday_support"] is None:
-        up_to = row["birthday_no_duplicates_up_to"]
-        return f"no duplicates up to s={up_to}" if up_to else "-"
-    true = f" (true {row['true_support']})" if row["true_support"] else ""
-    return _num(row["birthday_support"], 3) + true
 
 
 def render_markdown(board: dict, plot_files: dict) -> str:

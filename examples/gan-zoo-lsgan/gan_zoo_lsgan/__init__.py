@@ -2,7 +2,8 @@
 
 The discriminator regresses real items to 1 and generated ones to 0; the generator pulls its items' scores
 towards 1. Everything else (players, optimizers, training loop, checkpoints) comes from gan-zoo. The plugin also ships a
-benchmark suite, `lsgan-vs-vanilla`: `gan-zoo bench lsgan-vs-vanilla`.
+benchmark suite, `lsgan-vs-vanilla` (`gan-zoo bench lsgan-vs-vanilla`), and a metric, `nearest_train`
+(nearest_train.py), to show every kind of hook in one place.
 """
 
 from dataclasses import dataclass
@@ -11,6 +12,8 @@ from pathlib import Path
 from gan_zoo import hookimpl
 from gan_zoo.plugins.vanilla import VanillaConfig, VanillaGAN
 from gan_zoo.suites import SuiteFile
+
+from .nearest_train import NearestTrain
 
 
 @dataclass
@@ -41,3 +44,8 @@ def register_families(register):
 @hookimpl
 def register_suites(register):
     register(SuiteFile("lsgan-vs-vanilla", Path(__file__).with_name("lsgan-vs-vanilla.toml")))
+
+
+@hookimpl
+def register_metrics(register):
+    register(NearestTrain)

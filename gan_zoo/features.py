@@ -1,0 +1,56 @@
+"""The feature-space contract: where metrics measure (pixels, a classifier's features, InceptionV3, ...).
+
+A FeatureSpace is registered through `register_feature_spaces`. `load(data, option, config, device)` returns an
+Extractor once per evaluation; the harness computes the features of each set of items once and shares them
+between every metric that measures in that space. A space named `base:option` (e.g. `timm:resnet18`) reaches
+the space `base` with `option`.
+
+Nothing is ever downloaded unless the space's config says the user allowed it (`allow_download`), and weights
+read from a file have their SHA-256 recorded in `Extractor.info`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+
+@dataclass
+class NoSettings:
+    """For a space (or metric) with nothing to set."""
+
+
+class Extractor:
+    """A loaded feature space: features of items, and class logits where the space has them (for IS)."""
+
+    def __init__(self, name: str, dim: int, info: dict | None = None):
+        self.name, self.dim, self.info = name, dim, info or {}
+
+    def features(self, items: torch.Tensor) -> torch.Tensor:
+        """(N, *item shape) in the data set's layout and range -> (N, dim) float32 on the CPU."""
+        raise NotImplementedError
+
+    def logits(self, items: torch.Tensor) -> torch.Tensor | None:
+        """(N, classes) class logits, or None when this space is not a classifier."""
+        return None
+
+
+class FeatureSpace:
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Config: ClassVar[type] = NoSettings  # a dataclass, every field defaulted: set in a suite's [eval.features.NAME]
+
+    def applies(self, data, option: str) -> str | None:
+        """Why this space cannot embed the data set's items (None when it can)."""
+        return None
+
+    def load(self, data, option: str, config, device: torch.device) -> Extractor:
+        raise NotImplementedError
+
+    @classmethod
+    def summary(cls) -> dict:
+        from dataclasses import asdict
+
+        return {"name": cls.name, "description": cls.description, "config": asdict(cls.Config())}

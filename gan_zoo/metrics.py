@@ -1,0 +1,159 @@
+"""The metric contract, and the context a metric computes in.
+
+A metric is a Metric subclass registered through `register_metrics`. It declares:
+  name, description  what `--metrics` calls it, one line
+  Config             a dataclass of its settings, every field defaulted (a suite's [eval.NAME] table)
+  worse              "higher" or "lower": the direction in which its headline number gets worse
+  needs              what it consumes: "samples", "pairs" (an encoder's (x, z) pairs), "labels",
+                     "images", "modes" (known mode centres); it is skipped, with the reason, when they are missing
+  reference          the paper or reference implementation its protocol follows
+and implements `compute(ctx, config) -> dict`, a JSON-able result holding its headline under `headline_key`
+(default "value"), the protocol it ran (sample sizes, splits, feature space) and anything else worth keeping.
+A metric that cannot run (a source too small, say) raises gan_zoo.UserError; the harness records the message
+and carries on with the other metrics.
+
+`columns(result, record)` gives the leaderboard its cells: by default one column, the headline; a metric with
+more to show (one per capacity, say) overrides it. Reports take their columns from the registered metrics only,
+so a third party's metric shows up with no change elsewhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+
+from gan_zoo.errors import UserError
+from gan_zoo.features import Extractor, NoSettings
+from gan_zoo.sources import SampleSource
+
+WORSE = ("higher", "lower")
+NEEDS = ("samples", "pairs", "labels", "images", "modes")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One leaderboard cell: a number pooled over seeds (mean, sd) and sortable, or a text when there is one."""
+
+    key: str  # stable across rows, e.g. "nn_distance@1000"
+    header: str  # what the table shows, naming the discriminator or feature space where there is one
+    value: float | None
+    text: str | None = None  # shown instead of the number when the leaderboard row has one seed
+
+
+class Metric:
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Config: ClassVar[type] = NoSettings
+    worse: ClassVar[str] = "higher"
+    needs: ClassVar[tuple[str, ...]] = ("samples",)
+    reference: ClassVar[str] = ""
+    headline_key: ClassVar[str] = "value"
+
+    def applies(self, ctx: EvalContext, config) -> str | None:
+        """Why this metric does not apply to this source and data set with this config (None when it does)."""
+        data = ctx.data
+        if "pairs" in self.needs and not ctx.source.has_codes:
+            return "needs an encoder-decoder model ((x, z) pairs)"
+        if "labels" in self.needs and data.spec.num_classes is None:
+            return f"{data.name} has no labels"
+        if "images" in self.needs and not data.spec.is_image:
+            return f"{data.name} is not a set of images"
+        if "modes" in self.needs and data.heldout.modes is None:
+            return f"{data.name} has no known mode centres"
+        space = getattr(config, "features", None)
+        if space:
+            base, _, option = space.partition(":")
+            return ctx.registry.feature_space(base)().applies(data, option)
+        return None
+
+    def compute(self, ctx: EvalContext, config) -> dict:
+        raise NotImplementedError
+
+    def headline(self, result: dict) -> float | None:
+        value = result.get(self.headline_key)
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    def columns(self, result: dict, record: dict) -> list[Column]:
+        space = result.get("features")
+        header = self.name + (f" ({space})" if space and space != "pixels" else "")
+        return [Column(self.name, header, self.headline(result))]
+
+    def summary(self, result: dict) -> str:
+        """One line for the terminal."""
+        value = self.headline(result)
+        shown = "-" if value is None else f"{value:.4g}"
+        space = f" in {result['features']} space" if result.get("features") else ""
+        return f"{self.name}: {shown}{space} ({self.worse} is worse)"
+
+    @classmethod
+    def summary_json(cls) -> dict:
+        return {"name": cls.name, "description": cls.description, "worse": cls.worse, "needs": list(cls.needs),
+                "reference": cls.reference, "config": dataclasses.asdict(cls.Config())}
+
+
+class EvalContext:
+    """What a metric computes with: the source, the data set, the seed, and feature spaces loaded once.
+
+    Items of the source drawn through the context are cached per (n, seed), and features per (space, what),
+    so metrics that measure in one space on the same items share one computation.
+    """
+
+    def __init__(self, source: SampleSource, data, registry, *, seed: int, device: torch.device,
+                 feature_settings: dict | None = None):
+        self.source, self.data, self.registry = source, data, registry
+        self.seed, self.device = seed, device
+        self.feature_settings = feature_settings or {}  # space name -> its Config
+        self.artifacts: dict[str, object] = {}  # pictures a metric leaves for the app to draw
+        self.timings: dict[str, float] = {}
+        self._extractors: dict[str, Extractor] = {}
+        self._draws: dict[tuple[int, int], torch.Tensor] = {}
+        self._features: dict[tuple[str, str], torch.Tensor] = {}
+
+    # -- items ----------------------------------------------------------------------------------------------
+    def available(self, n: int) -> int:
+        """How many of n items the source can give: n, or all a finite source holds."""
+        return n if self.source.size is None else min(n, self.source.size)
+
+    def fit_parts(self, sizes: list[int]) -> tuple[list[int], str | None]:
+        """Sizes of independent parts cut, in proportion, to what a finite source holds; and a note saying so."""
+        total = sum(sizes)
+        if self.source.size is None or total <= self.source.size:
+            return list(sizes), None
+        scale = self.source.size / total
+        cut = [max(1, math.floor(s * scale)) for s in sizes]
+        return cut, (f"cut to {'+'.join(map(str, cut))} items (asked {'+'.join(map(str, sizes))}): the source holds "
+                     f"{self.source.size}")
+
+    def samples(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """n items of the source for a seed (the evaluation's seed by default), drawn once per evaluation."""
+        key = (n, self.seed if seed is None else seed)
+        if key not in self._draws:
+            self._draws[key] = self.source.draw(*key)
+        return self._draws[key]
+
+    # -- features -------------------------------------------------------------------------------------------
+    def extractor(self, space: str) -> Extractor:
+        """A feature space, loaded once per evaluation."""
+        if space not in self._extractors:
+            base, _, option = space.partition(":")
+            cls = self.registry.feature_space(base)
+            reason = cls().applies(self.data, option)
+            if reason:
+                raise UserError(f"feature space {space}: {reason}")
+            started = time.perf_counter()
+            settings = self.feature_settings.get(base) or cls.Config()
+            self._extractors[space] = cls().load(self.data, option, settings, self.device)
+            self.timings[f"features:{space}"] = round(time.perf_counter() - started, 3)
+        return self._extractors[space]
+
+    def features(self, space: str, what: str, items: torch.Tensor) -> torch.Tensor:
+        """Features of `items` in `space`; `what` names the items (e.g. "fake:5000:0") so they are computed once."""
+        key = (space, what)
+        if key not in self._features:
+            self._features[key] = self.extractor(space).features(items)
+        return self._features[key]

@@ -1,0 +1,302 @@
+"""The harness's own metrics, registered like any plugin's: the neural-net distance per capacity, the birthday
+test, the Inception Score and Frechet distance, mode coverage, and the linear probe of an encoder's codes.
+
+Each reads its items from the source through the context (so finite sources are cut honestly, gan_zoo.sources)
+and compares a model with real data at the same sample size and protocol wherever the number depends on it.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+
+from gan_zoo import hookimpl
+from gan_zoo.errors import UserError
+from gan_zoo.harness.birthday import BirthdayConfig, birthday_test
+from gan_zoo.harness.discriminators import split_name
+from gan_zoo.harness.ensemble import EnsembleConfig
+from gan_zoo.harness.inception import frechet_distance, inception_score
+from gan_zoo.harness.modes import mode_coverage
+from gan_zoo.harness.nn_distance import nn_distance
+from gan_zoo.metrics import Column, Metric
+
+
+def _short(p: int) -> str:
+    return f"{p:.0e}".replace("e+0", "e")
+
+
+# -- the neural-net distance ----------------------------------------------------------------------------------
+
+@dataclass
+class NNDistanceConfig:
+    discriminator: str = "mlp"  # evaluation discriminator class: mlp, mlp:DEPTH, conv, timm:ARCH
+    capacities: tuple[int, ...] = (1_000, 10_000, 100_000)  # target parameter counts p
+    max_items: int = 4000  # real items per side (halves of the training and held-out splits), at most
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+
+
+class NNDistance(Metric):
+    name = "nn_distance"
+    description = "neural-net distance per discriminator capacity p: train and held-out gaps, noise floor"
+    Config = NNDistanceConfig
+    worse = "higher"
+    reference = "Arora, Ge, Liang, Ma, Zhang 2017 (Generalization and equilibrium in GANs)"
+
+    def compute(self, ctx, config):
+        data, source = ctx.data, ctx.source
+        registry_cls = ctx.registry.discriminator(split_name(config.discriminator)[0])
+        pairs = source.has_codes
+        n_train = min(len(data.train) // 2, config.max_items)
+        n_held = min(len(data.heldout) // 2, config.max_items)
+        (n_train, n_held), note = ctx.fit_parts([n_train, n_held])
+        train_a, train_b = data.train.x[:n_train], data.train.x[n_train:2 * n_train]
+        held_a, held_b = data.heldout.x[:n_held], data.heldout.x[n_held:2 * n_held]
+        seed = ctx.seed
+
+        def real(x, s):
+            return source.encode_real(x, s) if pairs else (x,)
+
+        if pairs:
+            x, z = source.draw_with_codes(n_train + n_held, 2 * seed + 1)
+            fake_a, fake_b = (x[:n_train], z[:n_train]), (x[n_train:], z[n_train:])
+        else:
+            fake_a, fake_b = ((part,) for part in source.draw_parts([n_train, n_held], 2 * seed + 1))
+        common = dict(cls=registry_cls, option=split_name(config.discriminator)[1], spec=data.spec,
+                      code_dim=fake_a[1].shape[1] if pairs else 0, capacities=list(config.capacities),
+                      config=config.ensemble, seed=seed, device=ctx.device)
+        measured = nn_distance(train=(real(train_a, seed), fake_a), heldout=(real(held_a, seed + 1), fake_b),
+                               **common)
+        floor = nn_distance(train=(real(train_a, seed), real(train_b, seed + 2)),
+                            heldout=(real(held_a, seed + 1), real(held_b, seed + 3)), **common)
+        for entry, noise in zip(measured, floor, strict=True):
+            entry["noise_floor"], entry["noise_floor_ci"] = noise["heldout_gap"], noise["ci"]
+            entry["noise_floor_estimator_limited"] = noise.get("estimator_limited", False)
+        return {"capacities": measured, "discriminator": config.discriminator, "phi": config.ensemble.phi,
+                "pairs": pairs, "items_per_side": {"train": n_train, "heldout": n_held}, "cut": note}
+
+    def headline(self, result):
+        entries = result["capacities"]
+        return entries[-1]["heldout_gap"] if entries else None
+
+    def columns(self, result, record):
+        kind = f"{result['discriminator']}{', (x, z) pairs' if result['pairs'] else ''}"
+        cells = [Column(f"nn_distance@{e['target_p']}", f"NND p≈{_short(e['target_p'])} ({kind})", e["heldout_gap"])
+                 for e in result["capacities"]]
+        floors = " / ".join(f"{e['noise_floor']:.2g}" for e in result["capacities"])
+        return cells + [Column("nn_distance.floor", f"noise floor per p ({kind})", None, floors)]
+
+    def summary(self, result):
+        lines = [f"nn-distance ({result['discriminator']}, phi {result['phi']}, "
+                 f"{result['items_per_side']['train']}+{result['items_per_side']['heldout']} items a side"
+                 f"{', ' + result['cut'] if result['cut'] else ''}):"]
+        for e in result["capacities"]:
+            low, high = e["ci"]
+            lines.append(f"    p={e['p']:>8}: train {e['train_gap']:.4f}  held-out {e['heldout_gap']:.4f} "
+                         f"[{low:.4f}, {high:.4f}]  noise floor {e['noise_floor']:.4f}")
+        return "\n".join(lines)
+
+
+# -- the birthday test ----------------------------------------------------------------------------------------
+
+@dataclass
+class BirthdayMetricConfig(BirthdayConfig):
+    features: str = "pixels"  # the space distances are measured in: pixels, or classifier (labelled images)
+
+
+class Birthday(Metric):
+    name = "birthday"
+    description = "birthday-paradox support estimate: collision count with a 99% interval, ML fit, P(dup) by s"
+    Config = BirthdayMetricConfig
+    worse = "lower"
+    reference = "Arora and Zhang 2017 (Do GANs actually learn the distribution?)"
+
+    def compute(self, ctx, config):
+        space = config.features
+
+        def embed(items):
+            return ctx.extractor(space).features(items)
+
+        result = birthday_test(ctx.source.draw_parts, ctx.data.heldout.x, config, ctx.seed,
+                               None if space == "pixels" else embed, pool=ctx.source.size)
+        closest = result.pop("closest")
+        if ctx.data.spec.is_image and len(closest["pairs"]):
+            ctx.artifacts["birthday"] = {**closest, "threshold": result["threshold"]}
+        result["closest_distances"] = closest["distances"].tolist()
+        result["features"] = space
+        return result
+
+    def headline(self, result):
+        return result["support"]["value"]
+
+    def columns(self, result, record):
+        support, true = result["support"], (record.get("facts") or {}).get("support")
+        low, high = support["ci"]
+        if support["kind"] == "lower_bound":
+            text = f"> {low:.3g} (no duplicates up to s={result['largest_s']})"
+        else:
+            text = f"{support['value']:.3g} [{low:.3g}, {high:.3g}]" if high else f"{support['value']:.3g}"
+        if true:
+            text += f" (true {true})"
+        where = "" if result["features"] == "pixels" else f", {result['features']}"
+        return [Column("birthday.support", f"birthday support ({support['method']}{where})", support["value"], text)]
+
+    def summary(self, result):
+        support, low, high = result["support"], *result["support"]["ci"]
+        cut = f"; {result['grid_cut']}" if result["grid_cut"] else ""
+        if support["kind"] == "lower_bound":
+            return (f"birthday: no duplicates up to s = {result['largest_s']}: support > {low:.4g} "
+                    f"({support['ci_level']:.0%} bound){cut}")
+        ml = "" if result["ml_estimate"] is None else \
+            f"; ML {'upper bound' if result['ml_kind'] == 'upper_bound' else 'fit'} {result['ml_estimate']:.4g}"
+        return (f"birthday: support {support['value']:.4g} [{low:.4g}, {high if high is None else f'{high:.4g}'}] "
+                f"from {result['collisions']} collisions (s50 {result['s50']}{ml}){cut}")
+
+
+# -- Inception Score and Frechet distance --------------------------------------------------------------------
+
+@dataclass
+class InceptionScoreConfig:
+    samples: int = 5000  # generated items scored (a finite source: at most all it holds)
+    splits: int = 10
+    features: str = "classifier"  # a space with class logits: classifier, or inception (with weights)
+
+
+class InceptionScore(Metric):
+    name = "inception_score"
+    description = "Inception Score in a classifier's space, beside real held-out data at the same n and splits"
+    Config = InceptionScoreConfig
+    worse = "lower"
+    needs = ("samples", "images")
+    reference = "Salimans et al. 2016; torchmetrics InceptionScore"
+    headline_key = "mean"
+
+    def compute(self, ctx, config):
+        extractor = ctx.extractor(config.features)
+        if extractor.logits(ctx.data.heldout.x[:1]) is None:
+            raise UserError(f"inception_score: feature space {config.features} has no class logits; use classifier")
+        n = ctx.available(config.samples)
+        score = inception_score(extractor.logits(ctx.samples(n)), config.splits)
+        # IS depends on n (small splits score lower): the real reference and the model at the reference's n
+        n_real = min(n, len(ctx.data.heldout))
+        real = inception_score(extractor.logits(ctx.data.heldout.x[:n_real]), config.splits)
+        at_real_n = inception_score(extractor.logits(ctx.samples(n_real)), config.splits)
+        return {**score, "features": config.features, "real": real, "at_real_n": at_real_n, "space": extractor.info}
+
+    def columns(self, result, record):
+        space = result["features"]
+        return [Column("inception_score", f"IS ({space}, n={result['n']})", result["mean"]),
+                Column("inception_score.same_n", f"IS at real n ({space})", result["at_real_n"]["mean"],
+                       f"{result['at_real_n']['mean']:.3g} (real {result['real']['mean']:.3g}, "
+                       f"n={result['real']['n']})")]
+
+    def summary(self, result):
+        same, real = result["at_real_n"], result["real"]
+        return (f"inception score {result['mean']:.3f} +- {result['std']:.3f} (n={result['n']}); at the real data's "
+                f"n={real['n']}: {same['mean']:.3f} against real {real['mean']:.3f} ({result['features']} space)")
+
+
+@dataclass
+class FrechetConfig:
+    features: str = "classifier"  # pixels, classifier, inception (with weights)
+
+
+class FrechetDistance(Metric):
+    name = "fd"
+    description = "Frechet distance to real held-out data, beside real against real at the same n"
+    Config = FrechetConfig
+    worse = "higher"
+    needs = ("samples",)
+    reference = "Heusel et al. 2017; torchmetrics FrechetInceptionDistance"
+
+    def compute(self, ctx, config):
+        real = ctx.data.heldout.x
+        half = len(real) // 2
+        n = ctx.available(half)
+        if n < 2:
+            raise UserError(f"fd: {n} items cannot fit a Gaussian; give more samples")
+        first, second = real[:half], real[half:2 * half]
+        features = {what: ctx.features(config.features, what, items) for what, items in
+                    (("real-a", first), ("real-b", second), (f"fake:{n}", ctx.samples(n)))}
+        full_n = ctx.available(len(real))
+        return {
+            # like with like: the model and the real floor both at n items against the same real half
+            "value": frechet_distance(features["real-a"][:n], features[f"fake:{n}"]), "n": n,
+            "real_floor": frechet_distance(features["real-a"][:n], features["real-b"][:n]),
+            "full": {"value": frechet_distance(ctx.features(config.features, "real-all", real),
+                                               ctx.features(config.features, f"fake:{full_n}", ctx.samples(full_n))),
+                     "n": full_n},
+            "features": config.features}
+
+    def columns(self, result, record):
+        space = result["features"]
+        return [Column("fd", f"FD ({space}, n={result['n']})", result["value"],
+                       f"{result['value']:.4g} (real {result['real_floor']:.3g})")]
+
+    def summary(self, result):
+        return (f"frechet distance {result['value']:.3f} against real {result['real_floor']:.3f} at n={result['n']} "
+                f"({result['features']} space); {result['full']['value']:.3f} at n={result['full']['n']}")
+
+
+# -- mode coverage and the linear probe ----------------------------------------------------------------------
+
+@dataclass
+class ModesConfig:
+    samples: int = 2500  # PacGAN's protocol
+
+
+class Modes(Metric):
+    name = "modes"
+    description = "PacGAN mode coverage: modes captured, high-quality share, reverse KL"
+    Config = ModesConfig
+    worse = "lower"
+    needs = ("samples", "modes")
+    reference = "Lin et al. 2018 (PacGAN), section 5"
+    headline_key = "modes_captured"
+
+    def compute(self, ctx, config):
+        n = ctx.available(config.samples)
+        result = mode_coverage(ctx.samples(n), ctx.data.heldout.modes, ctx.data.heldout.mode_std)
+        return {**result, "cut": None if n == config.samples else f"{n} samples: all the source holds"}
+
+    def columns(self, result, record):
+        return [Column("modes", "modes", result["modes_captured"],
+                       f"{result['modes_captured']}/{result['n_modes']} ({result['high_quality_fraction']:.0%} HQ)")]
+
+    def summary(self, result):
+        return (f"modes {result['modes_captured']}/{result['n_modes']}, high quality "
+                f"{result['high_quality_fraction']:.1%} ({result['n_samples']} samples)")
+
+
+class Probe(Metric):
+    name = "probe"
+    description = "for encoders: accuracy of a linear probe on E(x) predicting the labels, against chance"
+    worse = "lower"
+    needs = ("pairs", "labels")
+    headline_key = "accuracy"
+
+    def compute(self, ctx, config):
+        from sklearn.linear_model import LogisticRegression
+
+        data = ctx.data
+
+        def codes(x, s):
+            return ctx.source.encode_real(x, s)[1].reshape(len(x), -1).numpy()
+
+        probe = LogisticRegression(max_iter=2000).fit(codes(data.train.x, 0), data.train.labels.numpy())
+        accuracy = float((probe.predict(codes(data.heldout.x, 1)) == data.heldout.labels.numpy()).mean())
+        chance = torch.bincount(data.heldout.labels).max().item() / len(data.heldout.labels)
+        return {"accuracy": accuracy, "chance": chance, "n_train": len(data.train), "n_heldout": len(data.heldout)}
+
+    def columns(self, result, record):
+        return [Column("probe", "probe on E(x)", result["accuracy"],
+                       f"{result['accuracy']:.3f} (chance {result['chance']:.3f})")]
+
+    def summary(self, result):
+        return f"linear probe on E(x): {result['accuracy']:.3f} (chance {result['chance']:.3f})"
+
+
+@hookimpl
+def register_metrics(register):
+    for metric in (NNDistance, InceptionScore, FrechetDistance, Birthday, Modes, Probe):
+        register(metric)
+
+
