@@ -38,7 +38,7 @@ def main():
                 with tempfile.TemporaryDirectory() as out:
                     started = time.perf_counter()
                     run(reg, name, family.Config(), data, out=Path(out), seed=0, steps=steps,
-                        device=torch.device("cpu"), progress=False, checkpoint_every=10**9)
+                        device=torch.device("cpu"), checkpoint_every=10**9)
                     per_step = (time.perf_counter() - started) / steps
             default = family.steps_for(data.spec)
             cells.append(f"{per_step * default:.0f} s ({default} steps, {per_step * 1000:.0f} ms/step)")

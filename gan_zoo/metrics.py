@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -104,8 +105,9 @@ class EvalContext:
     """
 
     def __init__(self, source: SampleSource, data, registry, *, seed: int, device: torch.device,
-                 feature_settings: dict | None = None):
+                 feature_settings: dict | None = None, report: Callable[[str], None] | None = None):
         self.source, self.data, self.registry = source, data, registry
+        self.report = report or (lambda text: None)  # report(text): what is being computed, for progress output
         self.seed, self.device = seed, device
         self.feature_settings = feature_settings or {}  # space name -> its Config
         self.artifacts: dict[str, object] = {}  # pictures a metric leaves for the app to draw

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from gan_zoo.checkpoint import Checkpoint, load_model, read_checkpoint, restore_optimizers, save_checkpoint
 from gan_zoo.datasets import LoadedDataset
@@ -59,12 +59,19 @@ class RunResult:
     step: int
     resumed_from: int  # 0 for a fresh run
     seconds: float  # training (or construction) time, including the runs this one resumed
+    first_losses: dict | None = None  # of this session's first and last steps (None: nothing trained now)
+    last_losses: dict | None = None
 
 
 def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, out: Path, seed: int,
-        steps: int, device: torch.device, checkpoint_every: int = 500, progress: bool = True) -> RunResult:
-    """Train (or construct) a family on a data set, writing out/model.safetensors; resumes a matching run."""
+        steps: int, device: torch.device, checkpoint_every: int = 500,
+        on_step: Callable[[int, int, dict], None] | None = None) -> RunResult:
+    """Train (or construct) a family on a data set, writing out/model.safetensors; resumes a matching run.
+
+    on_step(step, steps, losses) is called after every step (progress reports throttle it themselves)."""
     family = registry.family(family_name)
+    if family.kind == "trained" and steps < 1:
+        raise UserError(f"{family_name}: train at least 1 step (steps = {steps})")
     path = Path(out) / CHECKPOINT_NAME
     plugin = registry.plugin_of("families", family_name).to_json()
     save = dict(plugin={k: plugin[k] for k in ("name", "distribution", "version")},
@@ -97,9 +104,8 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
     model.train()
     last_saved = start if previous is not None else None
     real_items = data.train.x.to(device)
-    bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress or None,
-               desc=f"{family_name} on {data.name}", unit="step", leave=False)
-    for step in bar:
+    first_losses = losses = None
+    for step in range(start, steps):
         torch.manual_seed(step_seed(seed, step))
         factor = multiplier(step / steps)
         for name, optimizer in optimizers.items():
@@ -107,18 +113,20 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
                 group["lr"] = rate * factor
         index = torch.randint(len(real_items), (model.real_items_per_step(),)).to(device)
         losses = model.training_step(real_items[index], optimizers)
+        first_losses = first_losses or losses
         if not all(math.isfinite(v) for v in losses.values()) or not _finite(model):
             kept = (f"kept the last good checkpoint {path} (step {last_saved})" if last_saved is not None
                     else "no checkpoint had been written yet")
-            raise Diverged(f"diverged at step {step + 1} (losses {_fmt(losses)}); {kept}; "
+            raise Diverged(f"diverged at step {step + 1} (losses {fmt_losses(losses)}); {kept}; "
                            f"try a lower learning rate with --set lr=...")
         if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
             save_checkpoint(path, model, step=step + 1, total_steps=steps, optimizers=optimizers,
                             seconds=earlier_seconds + time.perf_counter() - started, **save)
             last_saved = step + 1
-        if step % 50 == 0:
-            bar.set_postfix_str(_fmt(losses), refresh=False)
-    return RunResult(model, path, max(steps, start), start, earlier_seconds + time.perf_counter() - started)
+        if on_step is not None:
+            on_step(step + 1, steps, losses)
+    return RunResult(model, path, max(steps, start), start, earlier_seconds + time.perf_counter() - started,
+                     first_losses, losses)
 
 
 def construct(family: type, config, data: LoadedDataset, seed: int, device: torch.device) -> GanModel:
@@ -148,5 +156,5 @@ def _finite(model: torch.nn.Module) -> bool:
     return all(torch.isfinite(p).all() for p in model.parameters())
 
 
-def _fmt(losses: dict) -> str:
+def fmt_losses(losses: dict) -> str:
     return " ".join(f"{k}={v:.4g}" for k, v in losses.items())

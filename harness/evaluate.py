@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -103,16 +104,19 @@ class Evaluation:
 
 
 def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, config: EvalConfig, *, seed: int,
-             device: torch.device) -> Evaluation:
-    ctx = EvalContext(source, data, registry, seed=seed, device=device, feature_settings=config.features)
+             device: torch.device, report: Callable[[str], None] | None = None) -> Evaluation:
+    """report(text) hears what is being computed (metrics report their phases through ctx.report)."""
+    ctx = EvalContext(source, data, registry, seed=seed, device=device, feature_settings=config.features,
+                      report=report)
     metrics, skipped, errors = {}, {}, {}
-    for name in config.metrics:
+    for index, name in enumerate(config.metrics):
         metric, settings = registry.metric(name)(), config.setting(registry, name)
         reason = metric.applies(ctx, settings)
         if reason:
             skipped[name] = reason
             continue
         started = time.perf_counter()
+        ctx.report(f"{name} ({index + 1}/{len(config.metrics)})")
         try:
             metrics[name] = metric.compute(ctx, settings)
         except UserError as exc:

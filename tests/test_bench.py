@@ -274,3 +274,26 @@ def test_an_unreadable_result_is_reported_and_its_job_runs_again(tmp_path, capsy
     pending, finished = plan(expand(suite, registry()), tmp_path / "out", retry_failed=False)
     assert [p.key for p in pending] == [job.key] and not finished
     assert "skipping unreadable result" in capsys.readouterr().err
+
+
+def test_a_folder_holding_another_suite_is_refused_unless_forced(tmp_path, env):
+    suite = tmp_path / "tiny.toml"
+    suite.write_text(TINY)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "suite.json").write_text('{"name": "someone-else"}')
+    result = run_cli("bench", suite, "--out", tmp_path / "out", env_extra=env, check=False)
+    assert result.returncode == 2 and "holds the results of suite 'someone-else'" in result.stderr
+    assert (tmp_path / "out" / "suite.json").read_text() == '{"name": "someone-else"}'
+    assert not (tmp_path / "out" / "results").exists()
+
+
+def test_a_damaged_checkpoint_is_set_aside_and_the_job_starts_over(tmp_path):
+    suite = tmp_path / "one.toml"
+    suite.write_text(TINY.split("[[family]]")[0] + '[[family]]\nname = "vanilla"\nsteps = 5\n')
+    (job,) = expand(suite, registry()).jobs
+    work = tmp_path / "out" / "jobs" / job.key
+    work.mkdir(parents=True)
+    (work / "model.safetensors").write_bytes(b"cut sho")  # what a kill mid-write of an old version could leave
+    record = store(tmp_path / "out", execute(job, str(tmp_path / "out"), "cpu"))
+    assert record["status"] == "ok" and record["damaged_checkpoint"].startswith(str(work / "model.safetensors"))
+    assert (work / "model.safetensors").stat().st_size > 100 and len(list(work.glob("*.damaged-*"))) == 1

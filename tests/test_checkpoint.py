@@ -18,7 +18,7 @@ def checkpoint_bytes(tmp_path_factory):
     out = tmp_path_factory.mktemp("ckpt")
     config = reg.family("vanilla").Config(width=8, batch_size=8)
     run(reg, "vanilla", config, open_dataset(reg.dataset("ring8")), out=out, seed=0, steps=2,
-        device=torch.device("cpu"), progress=False)
+        device=torch.device("cpu"))
     return (out / "model.safetensors").read_bytes()
 
 

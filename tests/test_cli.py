@@ -107,3 +107,42 @@ def test_a_broken_plugin_is_listed_and_everything_else_works(tmp_path):
     assert listed.stderr.count("warning: plugin broken (gan-zoo-broken 0.0.1) was skipped") == 1
     families = run_cli("families", env_extra=env)
     assert "vanilla" in families.stdout
+
+
+def test_option_values_are_parsed_with_one_line_errors(tmp_path):
+    result = invoke("train", "vanilla", "--dataset", "ring8", "--steps", "0", "--out", tmp_path)
+    assert_one_line_error(result, "--steps", "gan-zoo train --help")
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_train_eval_and_bench_report_progress_through_a_pipe(tmp_path):
+    trained = run_cli("train", "vanilla", "--dataset", "ring8", "--steps", "100", "--out", tmp_path / "run",
+                      "--set", "width=16")
+    assert "train vanilla on ring8: step 100/100 (100%)" in trained.stderr  # plain lines, not a bar, on a pipe
+    quiet = run_cli("train", "vanilla", "--dataset", "ring8", "--steps", "100", "--out", tmp_path / "quiet",
+                    "--set", "width=16", "--quiet")
+    assert "step" not in quiet.stderr
+    evaluated = run_cli("eval", tmp_path / "run" / "model.safetensors", "--metrics", "modes,nn_distance",
+                        "--capacities", "300", "--ensemble", "2", "--ensemble-steps", "10")
+    assert "modes (1/2)" in evaluated.stderr and "the noise floor" in evaluated.stderr
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["threads"] == 1
+
+
+def test_outputs_are_never_written_over_unasked(tmp_path):
+    run_cli("train", "memorizer", "--dataset", "ring8", "--set", "m=20", "--out", tmp_path / "m")
+    checkpoint = tmp_path / "m" / "model.safetensors"
+    before = checkpoint.read_bytes()
+    assert_one_line_error(invoke("sample", checkpoint, "--out", checkpoint, "--force"), "never written over")
+    (tmp_path / "s.safetensors").write_bytes(b"mine")
+    assert_one_line_error(invoke("sample", checkpoint, "--out", tmp_path / "s.safetensors"), "--force")
+    assert checkpoint.read_bytes() == before and (tmp_path / "s.safetensors").read_bytes() == b"mine"
+    assert invoke("sample", checkpoint, "--out", tmp_path / "s.safetensors", "--force").exit_code == 0
+
+
+def test_a_folder_in_use_by_another_run_is_refused(tmp_path):
+    from gan_zoo.app.running import folder_lock
+
+    with folder_lock(tmp_path / "busy"):
+        result = run_cli("train", "memorizer", "--dataset", "ring8", "--out", tmp_path / "busy", check=False)
+    assert result.returncode == 2 and "in use by another gan-zoo run (pid" in result.stderr
+    assert run_cli("train", "memorizer", "--dataset", "ring8", "--out", tmp_path / "busy").returncode == 0

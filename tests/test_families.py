@@ -54,7 +54,7 @@ def check_declaration(reg, name):
 
 def check_fit_sample_round_trip(reg, name, loaded, tmp_path):
     result = run(reg, name, small_config(reg.family(name)), loaded, out=tmp_path, seed=1, steps=STEPS,
-                 device=torch.device("cpu"), progress=False)
+                 device=torch.device("cpu"))
     if result.model.kind == "trained":
         assert result.model.real_items_per_step() > 0
     samples = result.model.sample(5, seed=7)

@@ -135,7 +135,7 @@ def test_constructed_families_work_on_every_builtin_dataset(name, dataset, tmp_p
     data = open_dataset(registry().dataset(dataset), seed=0)
     family = registry().family(name)
     result = run(registry(), name, family.Config(), data, out=tmp_path, seed=0, steps=0,
-                 device=torch.device("cpu"), progress=False)
+                 device=torch.device("cpu"))
     facts = read_checkpoint(result.checkpoint).metadata["facts"]
     assert facts == result.model.facts()
     assert facts.get("support") or facts.get("components")

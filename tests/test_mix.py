@@ -43,7 +43,7 @@ class MinusNorm(nn.Module):
 def test_weights_move_and_stay_distributions(ring8, tmp_path):
     family = registry().family("mix")
     result = run(registry(), "mix", family.Config(k=3, base_settings=SMALL), ring8, out=tmp_path, seed=0,
-                 steps=30, device=torch.device("cpu"), progress=False)
+                 steps=30, device=torch.device("cpu"))
     for weights in result.model.weights():
         assert weights.sum().item() == pytest.approx(1.0) and (weights > 0).all()
         assert (weights - 1 / 3).abs().max().item() > 1e-4  # learned, not stuck at the initial equal weights
@@ -90,8 +90,7 @@ def test_mix_over_other_bases_trains(ring8, base, tmp_path):
     family = registry().family("mix")
     config = family.Config(base=base, k=2, base_settings="width=8,batch_size=8,critic_steps=2"
                            if base.startswith("wgan") else SMALL)
-    result = run(registry(), "mix", config, ring8, out=tmp_path, seed=0, steps=3, device=torch.device("cpu"),
-                 progress=False)
+    result = run(registry(), "mix", config, ring8, out=tmp_path, seed=0, steps=3, device=torch.device("cpu"))
     assert torch.isfinite(result.model.sample(10, seed=0)).all()
     assert result.model.display_name == f"MIX+{base}"
 

@@ -24,7 +24,7 @@ def config(**changes):
 
 def train(data, out, steps, **kwargs):
     return run(registry(), "vanilla", kwargs.pop("cfg", config()), data, out=out, seed=3, steps=steps,
-               device=CPU, progress=False, **kwargs)
+               device=CPU, **kwargs)
 
 
 def before_each_step(monkeypatch, hook):
@@ -93,8 +93,8 @@ def test_unknown_schedule_is_named(ring8, tmp_path):
 def test_same_seed_same_weights_different_seed_different(ring8, tmp_path):
     a = train(ring8, tmp_path / "a", 4).model.state_dict()
     b = train(ring8, tmp_path / "b", 4).model.state_dict()
-    c = run(registry(), "vanilla", config(), ring8, out=tmp_path / "c", seed=4, steps=4, device=CPU,
-            progress=False).model.state_dict()
+    c = run(registry(), "vanilla", config(), ring8, out=tmp_path / "c", seed=4, steps=4,
+            device=CPU).model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
 

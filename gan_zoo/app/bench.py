@@ -33,6 +33,7 @@ import torch
 
 from gan_zoo.app.jobs import Job, Suite
 from gan_zoo.app.plots import write_pairs_png, write_samples_png
+from gan_zoo.checkpoint import read_checkpoint
 from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import Diverged, UserError
 from gan_zoo.family import config_from_dict
@@ -41,14 +42,14 @@ from gan_zoo.harness.evaluate import EvalConfig, Evaluation, evaluate
 from gan_zoo.harness.sources import fingerprint_reference, open_source
 from gan_zoo.registry import registry
 from gan_zoo.sources import ModelSource, SampleSource
-from gan_zoo.training import resolve_device, run
+from gan_zoo.training import CHECKPOINT_NAME, resolve_device, run
 
 RESULT_SCHEMA = "gan-zoo-result/2"
 SUITE_RUN_SCHEMA = "gan-zoo-suite-run/1"
 EXECUTORS = ("local", "ray")
 
 
-def execute(job: Job, out: str, device: str, executor: str = "local", progress: bool = False) -> dict:
+def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
     """Run one job here; returns {"record": ..., "artifacts": {file name: PNG bytes}}.
 
     A job's own failure is recorded, not raised, so one bad job never stops a suite. The artifacts travel back
@@ -73,8 +74,9 @@ def execute(job: Job, out: str, device: str, executor: str = "local", progress: 
             source = _external(job, data, reg, torch_device)
         else:
             config = config_from_dict(reg.family(job.family).Config, job.config)
+            record["damaged_checkpoint"] = _set_aside_if_damaged(work / CHECKPOINT_NAME)
             trained = run(reg, job.family, config, data, out=work, seed=job.seed, steps=job.steps,
-                          device=torch_device, progress=progress)
+                          device=torch_device)
             record["train"] = {"steps": trained.step, "seconds": round(trained.seconds, 3),
                                "resumed_from": trained.resumed_from}
             source = ModelSource(trained.model, kind="family" if trained.model.kind == "constructed" else "checkpoint")
@@ -97,6 +99,20 @@ def execute(job: Job, out: str, device: str, executor: str = "local", progress: 
                       traceback=traceback.format_exc(limit=-8))
     record["seconds"] = round(time.perf_counter() - clock, 3)
     return {"record": record, "artifacts": artifacts}
+
+
+def _set_aside_if_damaged(path: Path) -> str | None:
+    """A checkpoint cut short (a kill mid-write of an older version, a full disk) would fail the job on every
+    rerun; it is renamed aside, never deleted, and the job starts over. Returns where it went."""
+    if not path.exists():
+        return None
+    try:
+        read_checkpoint(path)
+        return None
+    except UserError:
+        aside = path.with_name(f"{path.name}.damaged-{int(time.time())}")
+        path.rename(aside)
+        return str(aside)
 
 
 def _external(job: Job, data, reg, device) -> SampleSource:
@@ -163,7 +179,7 @@ def run_jobs(pending: list[Job], out: Path, *, executor: str, jobs: int, address
     if executor != "local":
         raise UserError(f"--executor {executor}: use one of {', '.join(EXECUTORS)}")
     if jobs <= 1:
-        return (execute(job, str(out), device, progress=True) for job in pending)
+        return (execute(job, str(out), device) for job in pending)
     threads = max((job.threads for job in pending), default=1)
     if jobs * threads > (os.cpu_count() or 1):
         print(f"gan-zoo: warning: {jobs} workers x {threads} threads a job oversubscribe {os.cpu_count()} cores; "
@@ -171,13 +187,27 @@ def run_jobs(pending: list[Job], out: Path, *, executor: str, jobs: int, address
     return _on_worker_processes(pending, out, device, jobs)
 
 
-def _ignore_interrupts() -> None:
+def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the pool
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the runner that started it dies, even by kill -9: an orphan would go
+    on writing into the job folders a rerun is writing. Elsewhere there is no such call; the pool's own cleanup
+    still runs on every ordinary exit."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+        except OSError:
+            pass
 
 
 def _on_worker_processes(pending: list[Job], out: Path, device: str, jobs: int) -> Iterator[dict]:
     context = multiprocessing.get_context("spawn")  # fork after torch has started threads is unsafe
-    pool = context.Pool(jobs, initializer=_ignore_interrupts)
+    pool = context.Pool(jobs, initializer=_worker_start)
     try:
         yield from pool.imap_unordered(partial(execute, out=str(out), device=device), pending)
         pool.close()

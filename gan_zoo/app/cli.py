@@ -5,31 +5,37 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 
 import click
-from tqdm import tqdm
+import torch
 
 from gan_zoo.app.bench import EXECUTORS, plan, read_results, run_jobs, store, write_artifacts, write_suite_record
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.app.plots import write_samples_png
 from gan_zoo.app.report import FORMATS, text_tables, write_report
+from gan_zoo.app.running import Progress, folder_lock, heartbeat, remove_stale_temporaries
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.family import apply_overrides
 from gan_zoo.files import atomic_write_bytes, atomic_write_json, versions
-from gan_zoo.harness.api import resolve
+from gan_zoo.harness.api import is_checkpoint, resolve
 from gan_zoo.harness.discriminators import parse_capacities
 from gan_zoo.harness.evaluate import DEFAULT_METRICS, EvalConfig, evaluate
 from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.harness.sources import RANGES
 from gan_zoo.registry import registry
-from gan_zoo.training import resolve_device, run
+from gan_zoo.training import fmt_losses, resolve_device, run
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                       help="Where to compute; auto picks CUDA when present.")
+THREADS = click.option("--threads", type=click.IntRange(min=1, max=1024), default=1, show_default=True,
+                       help="Torch threads; 1 is fastest for gan-zoo's small models on a shared 2-core machine "
+                            "(benchmarks/RESULTS.md), and recorded in every result.")
+QUIET = click.option("--quiet", is_flag=True, help="No progress output (errors and warnings still show).")
 DATA_ROOT = click.option("--data-root", type=click.Path(path_type=Path), default=None,
                          help="Folder with the data set's files (default: $GAN_ZOO_DATA/NAME or ./data/NAME).")
 
@@ -48,6 +54,10 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("gan-zoo: interrupted; checkpoints and results written so far are kept", err=True)
             sys.exit(130)
+        except click.UsageError as exc:  # an option's value, parsed by click: one line too, with where to look
+            command = f" {exc.ctx.info_name}" if exc.ctx is not None and exc.ctx.parent is not None else ""
+            click.echo(f"gan-zoo: error: {exc.format_message()} (gan-zoo{command} --help)", err=True)
+            sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except Exception as exc:
@@ -72,6 +82,10 @@ def main(ctx, debug):
       gan-zoo sample runs/ring8/model.safetensors -n 2500 --out runs/ring8/samples.png
     """
     ctx.obj = {"debug": debug}
+
+
+def set_threads(threads: int) -> None:
+    torch.set_num_threads(threads)
 
 
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
@@ -192,16 +206,20 @@ def _known_modes(data: LoadedDataset, model, n: int, seed: int) -> dict | None:
 @main.command()
 @click.argument("family")
 @click.option("--dataset", "dataset_name", required=True, help="A registered data set (see `gan-zoo datasets`).")
-@click.option("--steps", type=click.IntRange(min=0), default=None,
-              help="Training steps (default: the family's own default).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1, max=10**9), default=None,
+              help="Training steps (default: the family's own default for this kind of data).")
+@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), default=0, show_default=True,
+              help="Seeds the initial weights, every step's batches, and the data split.")
 @DEVICE
+@THREADS
+@QUIET
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: runs/FAMILY-DATASET-seedS).")
+              help="Output folder (default: runs/FAMILY-DATASET-seedS); running again resumes the run there.")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a config setting.")
-@click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True)
+@click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Write the checkpoint every N steps (and at the end), so an interrupted run resumes from there.")
 @DATA_ROOT
-def train(family, dataset_name, steps, seed, device, out, assignments, checkpoint_every, data_root):
+def train(family, dataset_name, steps, seed, device, threads, quiet, out, assignments, checkpoint_every, data_root):
     """Train (or construct) FAMILY on a data set; writes OUT/model.safetensors and OUT/run.json.
 
     Running the same command again resumes an interrupted run from its last checkpoint.
@@ -210,6 +228,7 @@ def train(family, dataset_name, steps, seed, device, out, assignments, checkpoin
     Example:
       gan-zoo train vanilla --dataset ring8 --steps 3000 --set lr=5e-4 --out runs/ring8
     """
+    set_threads(threads)
     reg = registry()
     family_cls = reg.family(family)
     config = apply_overrides(family_cls.Config(), assignments)
@@ -217,39 +236,84 @@ def train(family, dataset_name, steps, seed, device, out, assignments, checkpoin
     steps = family_cls.steps_for(data.spec) if steps is None else steps
     out = out or Path("runs") / f"{family}-{dataset_name}-seed{seed}"
     torch_device = resolve_device(device)
-    result = run(reg, family, config, data, out=out, seed=seed, steps=steps, device=torch_device,
-                 checkpoint_every=checkpoint_every)
-    if result.resumed_from:
-        click.echo(f"resumed from step {result.resumed_from}", err=True)
-    record = {"family": family, "plugin": reg.plugin_of("families", family).label, "dataset": data.to_json(),
-              "seed": seed, "steps": result.step, "config": dataclasses.asdict(config),
-              "device": str(torch_device), "checkpoint": str(result.checkpoint),
-              "seconds": round(result.seconds, 3), "versions": versions(), "facts": result.model.facts(),
-              "modes": _known_modes(data, result.model, 2500, seed)}
-    atomic_write_json(out / "run.json", record)
+    with folder_lock(out):
+        progress = Progress(f"train {family} on {dataset_name}", steps if family_cls.kind == "trained" else 0,
+                            quiet=quiet)
+
+        def on_step(step, total, losses):
+            if step % 25 == 0 or step == total:
+                progress.update(step, fmt_losses(losses))
+
+        try:
+            result = run(reg, family, config, data, out=out, seed=seed, steps=steps, device=torch_device,
+                         checkpoint_every=checkpoint_every, on_step=on_step)
+        finally:
+            progress.close()
+        if result.resumed_from:
+            click.echo(f"resumed from step {result.resumed_from}", err=True)
+        record = {"family": family, "plugin": reg.plugin_of("families", family).label, "dataset": data.to_json(),
+                  "seed": seed, "steps": result.step, "config": dataclasses.asdict(config),
+                  "device": str(torch_device), "threads": torch.get_num_threads(),
+                  "checkpoint": str(result.checkpoint), "seconds": round(result.seconds, 3), "versions": versions(),
+                  "facts": result.model.facts(), "modes": _known_modes(data, result.model, 2500, seed)}
+        atomic_write_json(out / "run.json", record)
     click.echo(f"checkpoint: {result.checkpoint}")
     if record["modes"]:
         m = record["modes"]
         click.echo(f"modes captured: {m['modes_captured']}/{m['n_modes']}  high quality: "
                    f"{m['high_quality_fraction']:.1%}  reverse KL: {m['reverse_kl']}")
+    for warning in suspicious(result, data, record["modes"]):
+        click.echo(f"gan-zoo: warning: {warning}", err=True)
+
+
+def suspicious(result, data: LoadedDataset, modes: dict | None) -> list[str]:
+    """What about a finished run deserves a second look, each with what to try."""
+    warnings = []
+    model = result.model
+    if modes is not None and modes["modes_captured"] == 0:
+        hint = (" (its learning rate decays to 0 over the run, so a short run barely moves: train the default "
+                "length, or --set lr_schedule=constant)" if model.kind == "trained" and model.lr_schedule == "linear"
+                else "; train longer or check the learning rate")
+        warnings.append(f"no mode captured{hint}")
+    first, last = result.first_losses, result.last_losses
+    if first and last and result.step - result.resumed_from > 1 and all(
+            abs(first[k] - last[k]) <= 1e-6 * max(1.0, abs(first[k])) for k in first):
+        warnings.append("the losses never moved; check the learning rate (--set lr=...) and the data")
+    samples = model.sample(1000, seed=0)
+    low, high = data.train.x.min().item(), data.train.x.max().item()
+    spread = high - low
+    if samples.min().item() < low - spread or samples.max().item() > high + spread:
+        warnings.append(f"samples reach [{samples.min().item():.3g}, {samples.max().item():.3g}], far outside the "
+                        f"data's [{low:.3g}, {high:.3g}]; train longer or lower the learning rate")
+    return warnings
 
 
 @main.command()
 @click.argument("checkpoint", type=click.Path(path_type=Path))
-@click.option("-n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="How many samples.")
+@click.option("-n", "n", type=click.IntRange(min=1, max=10**7), default=64, show_default=True,
+              help="How many samples.")
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="FILE.png (image grid, or scatter for 2-D data) or FILE.safetensors (the samples).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0, max=2**31 - 1), default=0, show_default=True,
+              help="The same seed draws the same samples.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists (never a checkpoint).")
 @DEVICE
-def sample(checkpoint, n, out, seed, device):
+@THREADS
+def sample(checkpoint, n, out, seed, force, device, threads):
     """Draw N samples from a checkpoint into a PNG or a .safetensors file.
 
     \b
     Example:
       gan-zoo sample runs/ring8/model.safetensors -n 2500 --out samples.png
     """
+    set_threads(threads)
     if out.suffix not in (".png", ".safetensors"):
         raise UserError(f"--out {out}: write a .png (picture) or a .safetensors (the samples)")
+    if out.exists():
+        if out.is_dir() or out.resolve() == checkpoint.resolve() or _holds_checkpoint(out):
+            raise UserError(f"--out {out} is a checkpoint or a folder; it is never written over: choose another path")
+        if not force:
+            raise UserError(f"--out {out} exists; choose another path, or pass --force to overwrite it")
     ckpt = read_checkpoint(checkpoint)
     model = load_model(ckpt, registry(), resolve_device(device))
     samples = model.sample(n, seed=seed)
@@ -263,6 +327,13 @@ def sample(checkpoint, n, out, seed, device):
         atomic_write_bytes(out, save({"samples": samples.contiguous()}, metadata={
             "family": meta["family"], "checkpoint": str(checkpoint), "seed": str(seed)}))
     click.echo(f"wrote {n} samples to {out}")
+
+
+def _holds_checkpoint(path: Path) -> bool:
+    try:
+        return is_checkpoint(path)
+    except UserError:  # not even a readable safetensors file: not a checkpoint
+        return False
 
 
 def _builtin_modes(name: str | None):
@@ -304,10 +375,12 @@ def _builtin_modes(name: str | None):
               help="Birthday montage PNG (default: beside --json).")
 @click.option("--force", is_flag=True, help="Overwrite --json and --montage files that exist.")
 @DEVICE
+@THREADS
+@QUIET
 @DATA_ROOT
 def evaluate_command(target, dataset_name, metrics, options, capacities, discriminator, members, ensemble_steps, phi,
                      birthday_embedding, inception_weights, image_range, resize, assignments, seed, json_out, montage,
-                     force, device, data_root):
+                     force, device, threads, quiet, data_root):
     """Judge SOURCE against a data set with every metric that applies.
 
     SOURCE is a gan-zoo checkpoint, a constructed family's name, a folder of PNG/JPEG images, an array file
@@ -321,6 +394,7 @@ def evaluate_command(target, dataset_name, metrics, options, capacities, discrim
       gan-zoo eval samples.npz --dataset digits --metrics birthday,fd
       gan-zoo eval mygen.py:sample --dataset ring8 --metrics nn_distance,modes --capacities 1e3,1e4
     """
+    set_threads(threads)
     reg = registry()
     montage = montage or (json_out.with_suffix(".montage.png") if json_out else None)
     for path in (json_out, montage):  # checked before any work: never write over a file unasked
@@ -334,7 +408,13 @@ def evaluate_command(target, dataset_name, metrics, options, capacities, discrim
     torch_device = resolve_device(device)
     source, data = resolve(target, dataset=dataset_name, reg=reg, device=torch_device, seed=seed,
                            data_root=data_root, assignments=assignments, image_range=image_range, resize=resize)
-    evaluation = evaluate(source, data, reg, config, seed=seed, device=torch_device)
+    started = time.monotonic()
+
+    def report(text):
+        if not quiet:
+            click.echo(f"eval {source.name}: {text} [{time.monotonic() - started:.0f} s]", err=True)
+
+    evaluation = evaluate(source, data, reg, config, seed=seed, device=torch_device, report=report)
     if montage is not None:
         write_artifacts(evaluation, montage)
     record = evaluation.record
@@ -433,8 +513,10 @@ def suites(as_json):
 @click.option("--address", default=None, help="Ray cluster to join, e.g. auto or ray://HOST:10001 "
               "(default: start a local Ray instance).")
 @click.option("--retry-failed", is_flag=True, help="Run failed and diverged jobs again.")
+@click.option("--force", is_flag=True, help="Write into an --out that holds another suite's results.")
+@QUIET
 @DEVICE
-def bench(suite_name, out, executor, jobs, address, retry_failed, device):
+def bench(suite_name, out, executor, jobs, address, retry_failed, force, quiet, device):
     """Run a benchmark suite (a built-in name or a TOML file) and write its leaderboard.
 
     Each job's result is written as soon as it finishes; running the same command again skips finished jobs,
@@ -449,34 +531,53 @@ def bench(suite_name, out, executor, jobs, address, retry_failed, device):
     reg = registry()
     suite = load_suite(suite_name, reg)
     out = out or Path("runs") / f"bench-{suite.name}"
+    with folder_lock(out):
+        recorded = out / "suite.json"
+        if recorded.exists() and not force:
+            try:
+                other = json.loads(recorded.read_text()).get("name")
+            except (OSError, ValueError, AttributeError):
+                other = "(unreadable)"
+            if other != suite.name:
+                raise UserError(f"{out} holds the results of suite {other!r}, not {suite.name!r}; choose another "
+                                f"--out, or pass --force to add this suite's results there")
+        removed = remove_stale_temporaries(out)
+        if removed:
+            click.echo(f"removed {removed} half-written file(s) an interrupted run left", err=True)
+        _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
+
+
+def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device):
     click.echo(f"leaderboard: {out / 'leaderboard.html'} (and .md, .json; written when the suite ends)")
     pending, results = plan(suite, out, retry_failed)
     write_suite_record(suite, out)
     click.echo(f"suite {suite.name}: {len(suite.jobs)} jobs, {len(results)} finished before, {len(pending)} to run "
                f"({executor}{f', {jobs} workers' if executor == 'local' and jobs > 1 else ''})", err=True)
-    bar = tqdm(total=len(suite.jobs), initial=len(results), unit="job", desc=suite.name, disable=None,
-               dynamic_ncols=True)
+    progress = Progress(f"bench {suite.name}", len(suite.jobs), initial=len(results), quiet=quiet, unit="job",
+                        every=30.0)
     waiting = list(pending)
+    started = time.monotonic()
 
     def status() -> str:  # jobs start in suite order, so the first waiting ones are those running
         if executor == "ray":
             return f"{len(waiting)} on Ray"
-        return "running " + "; ".join(job.title for job in waiting[:jobs]) if waiting else ""
+        running = "; ".join(job.title for job in waiting[:jobs])
+        return f"running {running} ({time.monotonic() - started:.0f} s)" if waiting else ""
 
     try:
-        bar.set_postfix_str(status())
-        for outcome in run_jobs(pending, out, executor=executor, jobs=jobs, address=address, device=device):
-            record = store(out, outcome)
-            results[record["key"]] = record
-            finished = next(job for job in waiting if job.key == record["key"])
-            waiting.remove(finished)
-            bar.update(1)
-            bar.set_postfix_str(status(), refresh=True)
-            detail = f": {record['error']}" if record["error"] else ""
-            tqdm.write(f"[{len(results)}/{len(suite.jobs)}] {record['status']:8} {finished.title} "
-                       f"({record['seconds']:.0f} s){detail}", file=sys.stderr)
+        with heartbeat(lambda: progress.update(progress.done, status()), every=5.0):
+            for outcome in run_jobs(pending, out, executor=executor, jobs=jobs, address=address, device=device):
+                record = store(out, outcome)
+                results[record["key"]] = record
+                finished = next(job for job in waiting if job.key == record["key"])
+                waiting.remove(finished)
+                started = time.monotonic()
+                detail = f": {record['error']}" if record["error"] else ""
+                progress.note(f"[{len(results)}/{len(suite.jobs)}] {record['status']:8} {finished.title} "
+                              f"({record['seconds']:.0f} s){detail}")
+                progress.update(len(results), status())
     finally:
-        bar.close()
+        progress.close()
     ordered = [results[job.key] for job in suite.jobs if job.key in results]
     board, written = write_report(out, ordered, suite=suite.name)
     for name, header, rows in text_tables(board):
