@@ -1,0 +1,45 @@
+"""Every number compared like with like: real data against real data sits at its reference, and the neural-net
+distance does not fall as capacity grows without saying so."""
+
+import pytest
+import torch
+
+from gan_zoo import evaluate
+from gan_zoo.datasets import open_dataset
+from gan_zoo.registry import registry
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return open_dataset(registry().dataset("digits"), seed=0)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GAN_ZOO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def test_real_against_real_at_equal_n_sits_at_the_reference_for_is_and_fd(digits):
+    fresh = digits.train.x[400:]  # training items no reference uses: another sample of the real distribution
+    record = evaluate(fresh, dataset="digits", metrics=["inception_score", "fd"], seed=0,
+                      features={"classifier": {"steps": 150}}, inception_score={"samples": 359})
+    score, fd = record["metrics"]["inception_score"], record["metrics"]["fd"]
+    assert score["at_real_n"]["n"] == score["real"]["n"] == 359 and score["splits"] == 10
+    assert abs(score["at_real_n"]["mean"] - score["real"]["mean"]) < 3 * max(score["real"]["std"], 0.05)
+    assert fd["n"] == 179 and fd["value"] < 2 * fd["real_floor"]  # both at n = 179 against the same real half
+
+
+def test_a_quarter_noise_generator_is_detected_at_every_capacity_or_flagged(digits):
+    """Three quarters real items the estimator does not otherwise use, a quarter uniform noise images."""
+    generator = torch.Generator().manual_seed(0)
+    real = digits.train.x[900:]  # the estimator's real sides take the first 2 x 450 training items
+    noise = torch.rand(len(real) // 3, 1, 8, 8, generator=generator) * 2 - 1
+    items = torch.cat([real, noise])[torch.randperm(len(real) + len(noise), generator=generator)]
+    entries = evaluate(items, dataset="digits", metrics=["nn_distance"], seed=0,
+                       nn_distance={"max_items": 450, "ensemble": {"members": 4}})["metrics"]["nn_distance"]
+    for entry in entries["capacities"]:
+        detected = entry["ci"][0] > entry["noise_floor_ci"][1]
+        assert detected or entry["estimator_limited"], entry
+    gaps = [e["heldout_gap"] for e in entries["capacities"]]
+    for smaller, larger in zip(entries["capacities"], entries["capacities"][1:], strict=False):
+        assert larger["heldout_gap"] >= smaller["ci"][0] or larger["estimator_limited"], gaps
