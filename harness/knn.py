@@ -1,0 +1,269 @@
+"""One blocked Euclidean nearest-neighbour kernel for the sample-based metrics (REFERENCE section 8).
+
+Every function here walks the query rows in blocks of `block` rows (and the reference rows in chunks when the
+reference is long), computing each block of squared distances with one matrix product,
+|a|^2 + |b|^2 - 2 a.b (`torch.addmm`), the same technique as `birthday.closest_pairs`. Memory is
+O(block x min(len(reference), ref_chunk)) on top of the inputs: no n x n (or n x m) matrix is ever held.
+
+Precision. Inputs are centred on the reference mean first (distances do not change, and the expanded form loses
+less precision), then the matrix products run in float32, or in float64 when an input is float64: float32 runs at
+twice the rate and halves the memory, and its error only matters within a hair of a decision, which is where the
+two corrections below recompute. The expanded form carries an absolute error of at most about
+(d + 2) eps (|a|^2 + |b|^2) in a squared distance, clamped at 0.
+- neighbour distances (`nearest`, `kth_neighbour_distances`): the k best candidates of the matrix product get their
+  distances recomputed from the inputs by direct differences in float64, rounded to the compute dtype as sklearn
+  rounds (squared distance first, then a correctly rounded square root), and re-sorted; when the next candidate is
+  within the error bound of the k-th, the `EXTRA` candidates beyond k are recomputed too and the row re-ranked.
+  An exact copy is at distance 0, and radii agree with prdc's to the last bit; the selection is exact unless more
+  than EXTRA items tie with the k-th neighbour within the float32 error.
+- ball membership (`count_within`, `covered`, `ball_membership`): a pair whose squared distance lies within the
+  error bound of the squared radius is re-decided from the distance recomputed the same way.
+Ball membership is strict, d(q, r) < radius, as the `prdc` package compares; pass strict=False for <=.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gan_zoo.errors import UserError
+
+EXTRA = 4  # candidates beyond k whose distances are recomputed exactly before the final selection
+MAX_BLOCK_ELEMENTS = 1 << 23  # a distance block holds at most this many entries (32 MB in float32)
+
+
+def check_features(x, name: str = "features", min_rows: int = 1) -> torch.Tensor:
+    """x as a 2-D floating tensor with finite values and at least min_rows rows, else a one-line UserError."""
+    if not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(x)
+        except (TypeError, ValueError, RuntimeError) as error:
+            raise UserError(f"{name}: expected a 2-D float tensor (one row an item), got {type(x).__name__}; "
+                            "pass a torch.Tensor") from error
+    if x.dim() != 2:
+        raise UserError(f"{name}: expected a 2-D tensor (items x features), got shape {tuple(x.shape)}; "
+                        "flatten each item to one row with x.reshape(len(x), -1)")
+    if not x.is_floating_point():
+        raise UserError(f"{name}: expected a float tensor, got {x.dtype}; convert with x.float()")
+    if x.dtype in (torch.float16, torch.bfloat16):
+        x = x.float()
+    if len(x) < min_rows:
+        raise UserError(f"{name}: {len(x)} rows, at least {min_rows} needed; give more items")
+    if x.shape[1] == 0:
+        raise UserError(f"{name}: items have 0 features; pass a (n, d) tensor with d >= 1")
+    bad = int((~torch.isfinite(x)).any(dim=1).sum())
+    if bad:
+        raise UserError(f"{name}: {bad} of {len(x)} rows hold NaN or inf; drop or fix them first")
+    return x
+
+
+def check_pair(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str]) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise UserError(f"{names[0]} has {a.shape[1]} features per item but {names[1]} has {b.shape[1]}; "
+                        "both must come from the same feature space")
+
+
+def _prepare(query: torch.Tensor, reference: torch.Tensor):
+    """Centred copies of validated inputs in the compute dtype (float64 if either input is float64, else float32)."""
+    check_pair(query, reference, ("query", "reference"))
+    dtype = torch.float64 if torch.float64 in (query.dtype, reference.dtype) else torch.float32
+    centre = reference.mean(0, dtype=torch.float64).to(reference.device)
+    q = query.to(dtype) - centre.to(dtype)
+    r = q if query is reference else reference.to(dtype) - centre.to(dtype)
+    return q, r
+
+
+def _ref_chunk(block: int, n_ref: int, ref_block: int | None) -> int:
+    if block < 1:
+        raise UserError(f"block must be a positive number of rows, got {block}")
+    return max(1, ref_block or max(block, MAX_BLOCK_ELEMENTS // block)) if n_ref else 1
+
+
+def _squared_blocks(q: torch.Tensor, r: torch.Tensor, block: int, ref_block: int | None, full: bool = True):
+    """Yield (q0, q1, r0, r1, block, tolerance) over all query blocks x reference chunks.
+
+    full=True: squared distances clamped at 0, and a bound on their float error over the block. full=False: only
+    |b|^2 - 2 a.b, which ranks the reference rows of each query row the same way (|a|^2 is constant along a row).
+    """
+    qn, rn = (q * q).sum(1), (r * r).sum(1)
+    chunk = _ref_chunk(block, len(r), ref_block)
+    eps = torch.finfo(q.dtype).eps * (q.shape[1] + 2)  # worst-case relative error of the expanded form
+    for q0 in range(0, len(q), block):
+        q1 = min(q0 + block, len(q))
+        for r0 in range(0, len(r), chunk):
+            r1 = min(r0 + chunk, len(r))
+            sq = torch.addmm(rn[r0:r1].unsqueeze(0), q[q0:q1], r[r0:r1].T, alpha=-2)
+            if not full:
+                yield q0, q1, r0, r1, sq, None
+                continue
+            tolerance = eps * (qn[q0:q1].max() + rn[r0:r1].max()).item()
+            yield q0, q1, r0, r1, sq.add_(qn[q0:q1, None]).clamp_(min=0), tolerance
+
+
+def _rounded_sqrt(squared64: torch.Tensor, dtype) -> torch.Tensor:
+    """sqrt of the squared distance rounded to dtype, correctly rounded (torch's vectorised float32 sqrt can be
+    1 ulp off; the float64 sqrt of a float32 rounds back exactly)."""
+    return squared64.to(dtype).double().sqrt().to(dtype)
+
+
+def _exact_distances(query: torch.Tensor, reference: torch.Tensor, index: torch.Tensor, dtype) -> torch.Tensor:
+    """Distances from each query row to the rows reference[index[i]], in row chunks: squared distances computed
+    in float64 from the inputs by direct differences (cdist without the matrix-product shortcut), rounded to
+    dtype, then a correctly rounded square root: sklearn's order for float32 inputs, so radii agree with prdc's."""
+    out = torch.empty(index.shape, dtype=dtype, device=query.device)
+    rows = max(1, (1 << 22) // max(1, index.shape[1] * query.shape[1]))  # few large ops: 32 MB float64 temporaries
+    for i0 in range(0, len(query), rows):
+        a, b = query[i0:i0 + rows, None, :].double(), reference[index[i0:i0 + rows]].double()
+        distance = torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")[:, 0, :]
+        out[i0:i0 + rows] = _rounded_sqrt(distance.square(), dtype)
+    return out
+
+
+def _refine(query, reference, approx_sq, candidates, k, tolerance, dtype):
+    """The k nearest among the candidates (ascending approximate squared distances), with exact distances.
+
+    Only the first k are recomputed, unless the (k+1)-th candidate is within twice the error bound of the k-th:
+    then that row's candidates are all recomputed and re-ranked.
+    """
+    exact, order = _exact_distances(query, reference, candidates[:, :k], dtype).sort(dim=1, stable=True)
+    index = candidates[:, :k].gather(1, order)
+    if candidates.shape[1] > k:
+        unsure = ((approx_sq[:, k] - approx_sq[:, k - 1]) <= 2 * tolerance).nonzero()[:, 0]
+        if len(unsure):
+            full, order = _exact_distances(query[unsure], reference, candidates[unsure], dtype).sort(dim=1,
+                                                                                                    stable=True)
+            exact[unsure], index[unsure] = full[:, :k], candidates[unsure].gather(1, order)[:, :k]
+    return exact, index
+
+
+def nearest(query: torch.Tensor, reference: torch.Tensor, k: int = 1, block: int = 256, exclude_self: bool = False,
+            ref_block: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k nearest reference rows of each query row: (distances (n, k) ascending, indices (n, k) long).
+
+    exclude_self=True needs query to be reference (same rows) and skips j == i; exact duplicates of an item are
+    still neighbours at distance 0. Memory O(block x min(len(reference), ref_block)) with a running top-k across
+    reference chunks; ref_block defaults to MAX_BLOCK_ELEMENTS // block.
+    """
+    if exclude_self and query is not reference and not (query.shape == reference.shape and torch.equal(query,
+                                                                                                        reference)):
+        raise UserError("nearest(exclude_self=True) needs query and reference to be the same rows")
+    query, reference = check_features(query, "query"), check_features(reference, "reference")
+    return _nearest(query, query if exclude_self else reference, k, block, exclude_self, ref_block)
+
+
+def _nearest(query, reference, k, block, exclude_self, ref_block):
+    q, r = _prepare(query, reference)
+    available = len(r) - (1 if exclude_self else 0)
+    if not (isinstance(k, int) and 1 <= k <= available):
+        raise UserError(f"k = {k} nearest neighbours asked, but only {available} reference rows"
+                        f"{' other than the item itself' if exclude_self else ''}; lower k or give more rows")
+    keep = min(k + EXTRA, available)
+    distances = torch.empty(len(q), k, dtype=q.dtype, device=q.device)
+    indices = torch.empty(len(q), k, dtype=torch.long, device=q.device)
+    best_sq = best_idx = None
+    qn = (q * q).sum(1)
+    eps = torch.finfo(q.dtype).eps * (q.shape[1] + 2)
+    rn_max = (r * r).sum(1).max()
+    for q0, q1, r0, r1, sq, _ in _squared_blocks(q, r, block, ref_block, full=False):
+        if exclude_self and r0 < q1 and q0 < r1:  # the diagonal of the full matrix crosses this block
+            rows = torch.arange(max(q0, r0), min(q1, r1), device=q.device)
+            sq[rows - q0, rows - r0] = torch.inf
+        values, index = sq.topk(min(keep, r1 - r0), dim=1, largest=False)
+        index += r0
+        if r0 == 0:
+            best_sq, best_idx = values, index
+        else:
+            best_sq, order = torch.cat([best_sq, values], 1).topk(keep, dim=1, largest=False)
+            best_idx = torch.cat([best_idx, index], 1).gather(1, order)
+        if r1 == len(r):  # this query block has seen every reference row: refine and store
+            distances[q0:q1], indices[q0:q1] = _refine(query[q0:q1], reference, best_sq + qn[q0:q1, None], best_idx,
+                                                       k, eps * (qn[q0:q1] + rn_max), q.dtype)
+    return distances, indices
+
+
+def kth_neighbour_distances(x: torch.Tensor, k: int, block: int = 256) -> torch.Tensor:
+    """(n,) distance from each row of x to its k-th nearest other row.
+
+    The item itself is excluded and exact duplicates count as neighbours at distance 0: the same as prdc's
+    (k+1)-th smallest entry of the full distance matrix, whose smallest entry is the item's own 0.
+    """
+    x = check_features(x, "x", min_rows=k + 1)
+    distances, _ = _nearest(x, x, k, block, True, None)
+    return distances[:, k - 1]
+
+
+@dataclass
+class BallMembership:
+    count: torch.Tensor | None  # (n_query,) long: reference rows j with d(query_i, reference_j) < reference_radii_j
+    covered: torch.Tensor | None  # (n_ref,) bool: some query row inside reference row j's ball
+    reached: torch.Tensor | None  # (n_ref,) bool: reference row j inside some query row i's ball (query_radii_i)
+
+
+def ball_membership(query: torch.Tensor, reference: torch.Tensor, reference_radii: torch.Tensor | None = None,
+                    query_radii: torch.Tensor | None = None, block: int = 256, strict: bool = True,
+                    ref_block: int | None = None) -> BallMembership:
+    """One blocked pass over all (query, reference) pairs answering the three PRDC questions at once.
+
+    With reference_radii: `count` (for each query row, how many reference balls hold it: precision, density) and
+    `covered` (for each reference row, whether any query row is inside its ball: coverage). With query_radii:
+    `reached` (for each reference row, whether it lies inside any query row's ball: recall).
+    """
+    orig_q, orig_r = check_features(query, "query"), check_features(reference, "reference")
+    q, r = _prepare(orig_q, orig_r)
+    radii = {}
+    for name, value, n in (("reference_radii", reference_radii, len(r)), ("query_radii", query_radii, len(q))):
+        if value is not None:
+            value = torch.as_tensor(value, device=q.device)
+            if value.shape != (n,):
+                raise UserError(f"{name}: expected shape ({n},), got {tuple(value.shape)}; one radius per row")
+            radii[name] = value.double()  # float64 for the exact re-decisions; the bulk compares squares
+    count = torch.zeros(len(q), dtype=torch.long, device=q.device) if "reference_radii" in radii else None
+    covered = torch.zeros(len(r), dtype=torch.bool, device=q.device) if "reference_radii" in radii else None
+    reached = torch.zeros(len(r), dtype=torch.bool, device=q.device) if "query_radii" in radii else None
+    for q0, q1, r0, r1, sq, tolerance in _squared_blocks(q, r, block, ref_block):
+        if count is not None:
+            limit = radii["reference_radii"][None, r0:r1]
+            inside = _decide_block(sq, limit, tolerance, strict, orig_q, orig_r, q0, r0)
+            count[q0:q1] += inside.sum(1)
+            covered[r0:r1] |= inside.any(0)
+        if reached is not None:
+            limit = radii["query_radii"][q0:q1, None]
+            reached[r0:r1] |= _decide_block(sq, limit, tolerance, strict, orig_q, orig_r, q0, r0).any(0)
+    return BallMembership(count, covered, reached)
+
+
+def _decide_block(sq, radii64, tolerance, strict, orig_q, orig_r, q0, r0) -> torch.Tensor:
+    """d < radius (or <=) from squared distances; pairs inside the float error band are re-decided.
+
+    A re-decision compares the distance from the inputs, rounded as in `_exact_distances`, with the radius in the
+    compute dtype: for float32 inputs, what prdc does with sklearn's float32 distance matrices.
+    """
+    dtype = sq.dtype
+    radii = radii64.to(dtype)
+    limit = radii.double().square()
+    low, high = (limit - tolerance).to(dtype), (limit + tolerance).to(dtype)
+    inside = sq < low  # surely inside; pairs in [low, high] are decided from the inputs
+    i, j = ((sq <= high) & ~inside).nonzero(as_tuple=True)
+    radii_full = radii.expand(sq.shape)
+    for s in range(0, len(i), 4096):
+        ii, jj = i[s:s + 4096], j[s:s + 4096]
+        diff = orig_q[q0 + ii].double() - orig_r[r0 + jj].double()
+        exact, bound = _rounded_sqrt((diff * diff).sum(1), dtype), radii_full[ii, jj]
+        inside[ii, jj] = exact < bound if strict else exact <= bound
+    return inside
+
+
+def count_within(query: torch.Tensor, reference: torch.Tensor, radii: torch.Tensor, block: int = 256,
+                 strict: bool = True) -> torch.Tensor:
+    """(n_query,) long: for each query row i, how many reference rows j have d(query_i, reference_j) < radii_j.
+
+    `count_within(...) > 0` is the "inside any ball" variant (PRDC precision); the sum is PRDC density's numerator.
+    """
+    return ball_membership(query, reference, reference_radii=radii, block=block, strict=strict).count
+
+
+def covered(reference: torch.Tensor, radii: torch.Tensor, query: torch.Tensor, block: int = 256,
+            strict: bool = True) -> torch.Tensor:
+    """(n_ref,) bool: for each reference row j, whether some query row lies within radii_j of it (PRDC coverage)."""
+    return ball_membership(query, reference, reference_radii=radii, block=block, strict=strict).covered

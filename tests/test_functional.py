@@ -1,0 +1,296 @@
+"""The metric layer and its nearest-neighbour kernel against reference implementations and known answers."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import mannwhitneyu
+from sklearn.cluster import KMeans
+
+from gan_zoo.errors import UserError
+from gan_zoo.harness import functional as F
+from gan_zoo.harness import knn
+
+
+def gaussian(n, d, seed, shift=0.0, scale=1.0, dtype=torch.float32):
+    return (torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) * scale
+            + shift).to(dtype)
+
+
+def brute(a, b):
+    return torch.cdist(a.double(), b.double(), compute_mode="donot_use_mm_for_euclid_dist")
+
+
+class Identity(torch.nn.Module):
+    """A torchmetrics feature module that passes precomputed features through."""
+
+    def __init__(self, d):
+        super().__init__()
+        self.num_features = d
+
+    def forward(self, x):
+        return x
+
+
+# ---------------------------------------------------------------- the kernel
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kernel_matches_brute_force_with_duplicates_and_ragged_blocks(dtype):
+    x = gaussian(203, 6, 0, shift=3.0, dtype=dtype)
+    x[10] = x[20]
+    x[30] = x[20]  # a triple: two neighbours at distance 0 each
+    x[100] = x[101]
+    full = brute(x, x)
+    full.fill_diagonal_(math.inf)
+    ranked = full.sort(dim=1).values
+    tol = 1e-5 if dtype == torch.float32 else 1e-10
+    for k in (1, 2, 5):
+        got = knn.kth_neighbour_distances(x, k, block=37)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got.double(), ranked[:, k - 1], atol=tol)
+    assert knn.kth_neighbour_distances(x, 2, block=37)[10] == 0  # duplicates count as neighbours at 0
+    assert knn.kth_neighbour_distances(x, 1, block=37)[100] == 0
+    distances, indices = knn.nearest(x, x, k=4, block=50, exclude_self=True, ref_block=33)  # running top-k
+    np.testing.assert_allclose(distances.double(), ranked[:, :4], atol=tol)
+    assert (indices != torch.arange(len(x))[:, None]).all()
+    np.testing.assert_allclose(full.gather(1, indices), ranked[:, :4], atol=tol)
+    assert set(indices[10, :2].tolist()) == {20, 30}
+
+
+def test_nearest_and_ball_membership_match_brute_force():
+    query, reference = gaussian(157, 5, 1), gaussian(211, 5, 2)
+    query[3] = reference[7]  # an exact copy lands at distance 0
+    full = brute(query, reference)
+    distances, indices = knn.nearest(query, reference, k=3, block=40, ref_block=64)
+    ranked = full.sort(dim=1)
+    np.testing.assert_allclose(distances.double(), ranked.values[:, :3], atol=1e-5)
+    assert torch.equal(indices[:, 0], ranked.indices[:, 0])
+    assert distances[3, 0] == 0 and indices[3, 0] == 7
+    radii = torch.rand(len(reference), generator=torch.Generator().manual_seed(3)) * 3
+    q_radii = torch.rand(len(query), generator=torch.Generator().manual_seed(4)) * 2
+    inside = full < radii.double()[None, :]
+    assert torch.equal(knn.count_within(query, reference, radii, block=29), inside.sum(1))
+    assert torch.equal(knn.covered(reference, radii, query, block=29), inside.any(0))
+    balls = knn.ball_membership(query, reference, reference_radii=radii, query_radii=q_radii, block=29, ref_block=50)
+    assert torch.equal(balls.count, inside.sum(1)) and torch.equal(balls.covered, inside.any(0))
+    assert torch.equal(balls.reached, (full < q_radii.double()[:, None]).any(0))
+    # a radius exactly at a distance: strict (prdc) excludes it, strict=False includes it
+    exact = full[0, 5].item()
+    on_edge = torch.full((len(reference),), 0.0, dtype=torch.float64)
+    on_edge[5] = exact
+    assert knn.count_within(query.double(), reference.double(), on_edge)[0] == 0
+    assert knn.count_within(query.double(), reference.double(), on_edge, strict=False)[0] == 1
+
+
+def test_kernel_errors_are_one_line_user_errors():
+    x = torch.randn(10, 3)
+    with pytest.raises(UserError, match="only 9 reference rows other than the item itself"):
+        knn.nearest(x, x, k=10, exclude_self=True)
+    with pytest.raises(UserError, match="x: 10 rows, at least 11 needed"):
+        knn.kth_neighbour_distances(x, 10)
+    with pytest.raises(UserError, match="same rows"):
+        knn.nearest(torch.randn(10, 3), torch.randn(10, 3), exclude_self=True)
+    with pytest.raises(UserError, match="shape"):
+        knn.count_within(torch.randn(5, 3), torch.randn(6, 3), torch.ones(5))
+
+
+# ---------------------------------------------------------------- PRDC
+
+
+@pytest.mark.parametrize("seed,n_real,n_fake,d,k,offset", [(0, 200, 150, 4, 5, 0.0), (1, 311, 311, 8, 3, 0.0),
+                                                         (2, 120, 260, 16, 5, 0.0), (3, 400, 400, 128, 5, 2.0)])
+def test_prdc_matches_the_prdc_package(seed, n_real, n_fake, d, k, offset):
+    from prdc import compute_prdc
+    from prdc.prdc import compute_nearest_neighbour_distances
+
+    real = gaussian(n_real, d, seed).abs() * 0.3 + offset if offset else gaussian(n_real, d, seed)
+    fake = gaussian(n_fake, d, seed + 100, shift=0.3, scale=1.2)
+    fake = fake.abs() * 0.3 + offset + 0.01 if offset else fake  # far from the origin: float32 under stress
+    real[5] = real[6]  # a duplicate pair inside real, and a fake copy of a real item
+    fake[0] = real[9]
+    expected = compute_prdc(real.numpy(), fake.numpy(), nearest_k=k)
+    got = F.prdc(real, fake, k=k, block=64)
+    for name in ("precision", "recall", "density", "coverage"):
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-5, err_msg=name)
+    # the radii agree to the last bit: same rounding as sklearn's float32 distances
+    assert np.array_equal(knn.kth_neighbour_distances(real, k).numpy(), compute_nearest_neighbour_distances(
+        real.numpy(), k))
+
+
+def test_prdc_known_answers():
+    same = F.prdc(gaussian(2000, 8, 0), gaussian(2000, 8, 1))
+    assert same["precision"] > 0.85 and same["recall"] > 0.85, same
+    assert same["coverage"] > 0.9 and 0.85 < same["density"] < 1.15, same
+    apart = F.prdc(gaussian(500, 8, 0), gaussian(500, 8, 1, shift=50.0))
+    assert apart == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+
+
+# ---------------------------------------------------------------- KID, FD, MiFID against torchmetrics
+
+
+def test_kid_matches_torchmetrics_on_the_same_subsets():
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    real, fake = gaussian(300, 12, 0, dtype=torch.float64), gaussian(260, 12, 1, shift=0.2, dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        metric = KernelInceptionDistance(feature=Identity(12), subsets=20, subset_size=50)
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    torch.manual_seed(7)
+    mean, std = metric.compute()
+    got = F.kid(real, fake, subsets=20, subset_size=50, seed=7)
+    np.testing.assert_allclose([got["mean"], got["std"]], [mean.item(), std.item()], rtol=1e-5)
+    assert got["subsets"] == 20 and got["subset_size"] == 50
+    # explicit indices give the same numbers; subset_size is capped at the smaller set
+    generator = torch.Generator().manual_seed(7)
+    indices = [(torch.randperm(300, generator=generator)[:50], torch.randperm(260, generator=generator)[:50])
+               for _ in range(20)]
+    assert F.kid(real, fake, indices=indices)["mean"] == pytest.approx(got["mean"], rel=1e-12)
+    assert F.kid(real, fake, subsets=2, subset_size=1000)["subset_size"] == 260
+
+
+def test_kid_known_answers():
+    same = F.kid(gaussian(600, 16, 0), gaussian(600, 16, 1), subsets=10, subset_size=300)
+    apart = F.kid(gaussian(600, 16, 0), gaussian(600, 16, 1, shift=2.0), subsets=10, subset_size=300)
+    assert abs(same["mean"]) < 0.02 and apart["mean"] > 10 * max(abs(same["mean"]), 1e-3), (same, apart)
+
+
+def test_fd_matches_torchmetrics():
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    real, fake = gaussian(500, 16, 0), gaussian(400, 16, 1, shift=0.5, scale=1.3)
+    metric = FrechetInceptionDistance(feature=Identity(16))
+    metric.update(real, real=True)
+    metric.update(fake, real=False)
+    assert F.fd(real, fake) == pytest.approx(metric.compute().item(), rel=1e-4)
+    assert abs(F.fd(real, real)) < 1e-8
+
+
+@pytest.mark.parametrize("noise", [0.01, 1.0])  # penalised (near copies) and not
+def test_mifid_matches_torchmetrics_and_kaggle(noise):
+    from torchmetrics.image.mifid import MemorizationInformedFrechetInceptionDistance as MiFID
+
+    train = gaussian(300, 10, 0, shift=1.0, dtype=torch.float64)
+    fake = torch.cat([train[:150] + noise * gaussian(150, 10, 1, dtype=torch.float64),
+                      gaussian(100, 10, 2, shift=1.0, dtype=torch.float64)])
+    metric = MiFID(feature=Identity(10))
+    metric.update(train, real=True)
+    metric.update(fake, real=False)
+    got = F.mifid(train, fake, average_over="train")
+    assert got["mifid"] == pytest.approx(metric.compute().item(), rel=1e-5)
+    # the Kaggle / Bai et al. direction: each generated item's distance to its nearest training item
+    a = (fake / fake.norm(dim=1, keepdim=True)).numpy()
+    b = (train / train.norm(dim=1, keepdim=True)).numpy()
+    distance = (1 - np.abs(a @ b.T)).min(axis=1).mean()
+    penalty = distance if distance < 0.1 else 1.0
+    kaggle = F.mifid(train, fake)
+    assert kaggle["distance"] == pytest.approx(distance, rel=1e-9)
+    assert kaggle["penalised"] == (noise < 0.1)
+    assert kaggle["mifid"] == pytest.approx(F.fd(train, fake) / (penalty + 1e-14), rel=1e-9)
+
+
+# ---------------------------------------------------------------- C_T, AuthPct: direct implementations
+
+
+def clusters(n, seed, centres=((0, 0), (12, 0), (0, 12)), d=6, weights=None):
+    generator = torch.Generator().manual_seed(seed)
+    weights = torch.tensor(weights or [1.0] * len(centres))
+    which = torch.multinomial(weights, n, replacement=True, generator=generator)
+    centre = torch.zeros(len(centres), d)
+    centre[:, :2] = torch.tensor(centres, dtype=torch.float32)
+    return centre[which] + torch.randn(n, d, generator=generator)
+
+
+def reference_ct(train, heldout, fake, cells, seed):
+    """casey-meehan/data-copying's C_T with brute-force numpy nearest neighbours."""
+    train, heldout, fake = (x.double().numpy() for x in (train, heldout, fake))
+    km = KMeans(n_clusters=cells, n_init=10, random_state=seed).fit(train)
+    t_cells, p_cells, q_cells = km.predict(train), km.predict(heldout), km.predict(fake)
+    m, n = len(fake), len(heldout)
+    q_share = np.bincount(q_cells, minlength=cells) / m
+    p_share = np.bincount(p_cells, minlength=cells) / n
+    keep = q_share > 20 / m
+    z = np.zeros(cells)
+    for i in range(cells):
+        t, p, q = train[t_cells == i], heldout[p_cells == i], fake[q_cells == i]
+        if len(q):
+            lq = np.sqrt(((q[:, None] - t[None]) ** 2).sum(-1)).min(1)
+            lp = np.sqrt(((p[:, None] - t[None]) ** 2).sum(-1)).min(1)
+            u = mannwhitneyu(lq, lp, alternative="less").statistic
+            z[i] = (u - (n_ := len(lp)) * len(lq) / 2 + 0.5) / np.sqrt(n_ * len(lq) * (n_ + len(lq) + 1) / 12)
+    return p_share[keep] @ z[keep] / p_share[keep].sum(), keep
+
+
+def test_ct_matches_the_reference_including_dropped_cells():
+    train, heldout = clusters(900, 0), clusters(600, 1)
+    fake = clusters(500, 2, weights=[1.0, 1.0, 0.02], d=6) * 1.05  # the third cell gets too few generated items
+    expected, keep = reference_ct(train, heldout, fake, cells=3, seed=0)
+    got = F.ct_test(train, heldout, fake, cells=3, seed=0)
+    assert got["ct"] == pytest.approx(expected, rel=1e-9)
+    assert got["cells_used"] == keep.sum() == 2 and got["cells_dropped"] == 1
+    dropped = [row for row in got["cells"] if not row["used"]]
+    assert dropped[0]["fake"] < 21 and "generated items" in dropped[0]["reason"]
+    assert sum(row["heldout_share"] for row in got["cells"]) == pytest.approx(1.0)
+
+
+def test_ct_known_answers_memorizer_and_heldout():
+    train, heldout, fresh = clusters(1200, 0), clusters(600, 1), clusters(600, 2)
+    copies = train[torch.randperm(1200, generator=torch.Generator().manual_seed(3))[:600]]
+    assert F.ct_test(train, heldout, copies)["ct"] < -3
+    assert abs(F.ct_test(train, heldout, fresh)["ct"]) < 2
+    projected = F.ct_test(train, heldout, fresh, pca=4)
+    assert projected["pca"] == 4 and abs(projected["ct"]) < 2.5
+
+
+def test_authpct_matches_direct_implementation_and_known_answers():
+    train, fake = gaussian(400, 5, 0), gaussian(300, 5, 1, scale=1.1)
+    distances = brute(fake, train).numpy()
+    train_nn = brute(train, train).fill_diagonal_(math.inf).numpy().min(1)
+    nearest_train = distances.argmin(1)
+    expected = (train_nn[nearest_train] < distances.min(1)).mean()
+    assert F.authpct(train, fake) == pytest.approx(expected)
+    assert F.authpct(train, train[:200].clone()) == 0.0  # a memorizer: every item sits on a training item
+    assert 0.2 < F.authpct(train, gaussian(400, 5, 2)) < 0.9  # fresh real data: far from 100%
+
+
+# ---------------------------------------------------------------- Vendi
+
+
+def test_vendi_known_answers_and_the_gram_trick():
+    assert F.vendi(torch.ones(50, 8)) == pytest.approx(1.0)
+    assert F.vendi(torch.eye(30) * 3) == pytest.approx(30.0)  # n = d orthogonal rows
+    assert F.vendi(torch.eye(12, 40)) == pytest.approx(12.0)  # n < d
+    x = gaussian(200, 7, 0)  # d < n: X^T X route against the n x n definition
+    unit = x.double() / x.double().norm(dim=1, keepdim=True)
+    w = torch.linalg.eigvalsh(unit @ unit.T / 200)
+    w = w[w > 0]
+    assert F.vendi(x) == pytest.approx(math.exp(-(w * w.log()).sum().item()), rel=1e-9)
+
+
+# ---------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: F.prdc(torch.randn(20, 3), torch.randn(20, 4)), "3 features per item but fake has 4"),
+    (lambda: F.fd(torch.randn(20), torch.randn(20, 4)), "expected a 2-D tensor"),
+    (lambda: F.kid(torch.randint(0, 5, (20, 3)), torch.randn(20, 3)), "float tensor"),
+    (lambda: F.prdc(torch.randn(5, 3), torch.randn(20, 3), k=5), "real: 5 rows, at least 6"),
+    (lambda: F.vendi(torch.zeros(3, 2)), "all zero"),
+    (lambda: F.mifid(torch.randn(9, 2), torch.randn(9, 2), average_over="both"), "average_over"),
+    (lambda: F.ct_test(torch.randn(50, 2), torch.randn(50, 2), torch.randn(10, 2)), "no cell holds 21"),
+])
+def test_inputs_are_validated(call, match):
+    with pytest.raises(UserError, match=match):
+        call()
+
+
+def test_non_finite_rows_are_counted():
+    fake = torch.randn(30, 3)
+    fake[[2, 7], 1] = math.nan
+    fake[9, 0] = math.inf
+    with pytest.raises(UserError, match="fake: 3 of 30 rows hold NaN or inf"):
+        F.authpct(torch.randn(30, 3), fake)
