@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from scipy.stats import chi2
 
+from gan_zoo.config import number, whole, wholes
 from gan_zoo.errors import UserError
 
 TOP_PAIRS = 20
@@ -42,6 +43,31 @@ class BirthdayConfig:
     ci_level: float = 0.99  # 95% would miss the truth in 1 run of 20; a support claim deserves better odds
     enough_collisions: int = 200  # stop growing s once every trial at an s collided and this many were seen
     min_trials: int = 2  # a finite source's grid stops at the s where fewer disjoint trials than this fit
+
+    def __post_init__(self):
+        check_birthday(self)
+
+
+MAX_S = 10**7  # items per trial: the pair search holds chunk x s distances
+MAX_DRAWN = 10**8  # items drawn at once for one s (trials x s)
+MAX_CHUNK = 2**14  # rows per block: the block's mask alone is chunk^2 bytes
+
+
+def check_birthday(config: BirthdayConfig) -> None:
+    """BirthdayConfig's values, each refused with one line naming it, before anything is drawn."""
+    config.sizes = wholes("sizes", config.sizes, 2, MAX_S, increasing=True)  # s = 1 has no pairs
+    config.trials = whole("trials", config.trials, 1)
+    if config.trials * config.sizes[-1] > MAX_DRAWN:
+        raise UserError(f"trials = {config.trials}: with s up to {config.sizes[-1]} one level would draw "
+                        f"{config.trials * config.sizes[-1]} items at once, above 10^8; lower trials or sizes")
+    config.threshold_quantile = number("threshold_quantile", config.threshold_quantile, 0, 1, low_open=True,
+                                       high_open=True)
+    config.threshold_fraction = number("threshold_fraction", config.threshold_fraction, 0, low_open=True)
+    config.chunk = whole("chunk", config.chunk, 1, MAX_CHUNK)
+    config.calibration_items = whole("calibration_items", config.calibration_items, 2, MAX_S)  # 2: a neighbour
+    config.ci_level = number("ci_level", config.ci_level, 0, 1, low_open=True, high_open=True)
+    config.enough_collisions = whole("enough_collisions", config.enough_collisions, 0)
+    config.min_trials = whole("min_trials", config.min_trials, 1)
 
 
 @dataclass

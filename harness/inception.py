@@ -23,6 +23,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
+from gan_zoo.config import number, text, whole
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
 from gan_zoo.files import atomic_write_bytes
@@ -37,6 +38,14 @@ class ClassifierConfig:
     lr: float = 2e-3  # AdamW
     min_size: int = 32  # smaller images are upsampled to this, since timm stems downsample 4-32x
     seed: int = 0
+
+    def __post_init__(self):
+        self.arch = text("arch", self.arch)  # timm names it when it does not know it
+        self.steps = whole("steps", self.steps, 1)
+        self.batch_size = whole("batch_size", self.batch_size, 1, 2**16)
+        self.lr = number("lr", self.lr, 0, low_open=True)
+        self.min_size = whole("min_size", self.min_size, 1, 4096)  # batch_size images of min_size^2 pixels
+        self.seed = whole("seed", self.seed, 0)
 
 
 RECIPE = 2  # part of the cache key: bumped when training changes (2: initial weights seeded too)

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 import torch
 
 from gan_zoo import hookimpl
+from gan_zoo.config import choice, number, text, whole, wholes
 from gan_zoo.errors import UserError
 from gan_zoo.harness.birthday import BirthdayConfig, birthday_test
 from gan_zoo.harness.discriminators import split_name
-from gan_zoo.harness.ensemble import EnsembleConfig
+from gan_zoo.harness.ensemble import PHIS, EnsembleConfig
 from gan_zoo.harness.inception import frechet_distance, inception_score
 from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.harness.nn_distance import nn_distance
@@ -32,6 +33,20 @@ class NNDistanceConfig:
     capacities: tuple[int, ...] = (1_000, 10_000, 100_000)  # target parameter counts p
     max_items: int = 4000  # real items per side (halves of the training and held-out splits), at most
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+
+    def __post_init__(self):
+        self.discriminator = text("discriminator", self.discriminator)  # the registry names unknown classes
+        self.capacities = wholes("capacities", self.capacities, 1, 10**9)  # parameters per discriminator
+        self.max_items = whole("max_items", self.max_items, 1, 10**8)
+        ensemble = self.ensemble  # EnsembleConfig checks select, validation and validate_every itself
+        if not isinstance(ensemble, EnsembleConfig):
+            raise UserError(f"ensemble = {ensemble!r}: must be an EnsembleConfig (a table of ensemble settings)")
+        ensemble.phi = choice("ensemble.phi", ensemble.phi, PHIS)
+        ensemble.members = whole("ensemble.members", ensemble.members, 1, 1024)
+        ensemble.steps = whole("ensemble.steps", ensemble.steps, 1)
+        ensemble.batch_size = whole("ensemble.batch_size", ensemble.batch_size, 1, 2**20)
+        ensemble.lr = number("ensemble.lr", ensemble.lr, 0, low_open=True)
+        ensemble.clip = number("ensemble.clip", ensemble.clip, 0, low_open=True)
 
 
 class NNDistance(Metric):
@@ -63,8 +78,11 @@ class NNDistance(Metric):
         common = dict(cls=registry_cls, option=split_name(config.discriminator)[1], spec=data.spec,
                       code_dim=fake_a[1].shape[1] if pairs else 0, capacities=list(config.capacities),
                       config=config.ensemble, seed=seed, device=ctx.device)
+        ctx.report(f"  nn_distance: {len(config.capacities)} capacities x {config.ensemble.members} discriminators, "
+                   f"the source against real data")
         measured = nn_distance(train=(real(train_a, seed), fake_a), heldout=(real(held_a, seed + 1), fake_b),
                                **common)
+        ctx.report("  nn_distance: real data against itself (the noise floor)")
         floor = nn_distance(train=(real(train_a, seed), real(train_b, seed + 2)),
                             heldout=(real(held_a, seed + 1), real(held_b, seed + 3)), **common)
         for entry, noise in zip(measured, floor, strict=True):
@@ -100,6 +118,10 @@ class NNDistance(Metric):
 @dataclass
 class BirthdayMetricConfig(BirthdayConfig):
     features: str = "pixels"  # the space distances are measured in: pixels, or classifier (labelled images)
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.features = text("features", self.features)  # the registry names unknown feature spaces
 
 
 class Birthday(Metric):
@@ -159,6 +181,14 @@ class InceptionScoreConfig:
     splits: int = 10
     features: str = "classifier"  # a space with class logits: classifier, or inception (with weights)
 
+    def __post_init__(self):
+        self.samples = whole("samples", self.samples, 1, 10**8)  # items drawn
+        self.splits = whole("splits", self.splits, 1)
+        if self.splits > self.samples:
+            raise UserError(f"splits = {self.splits}: must be at most samples = {self.samples} (each split needs "
+                            f"items)")
+        self.features = text("features", self.features)
+
 
 class InceptionScore(Metric):
     name = "inception_score"
@@ -197,6 +227,9 @@ class InceptionScore(Metric):
 @dataclass
 class FrechetConfig:
     features: str = "classifier"  # pixels, classifier, inception (with weights)
+
+    def __post_init__(self):
+        self.features = text("features", self.features)
 
 
 class FrechetDistance(Metric):
@@ -241,6 +274,9 @@ class FrechetDistance(Metric):
 @dataclass
 class ModesConfig:
     samples: int = 2500  # PacGAN's protocol
+
+    def __post_init__(self):
+        self.samples = whole("samples", self.samples, 1, 10**8)  # items drawn
 
 
 class Modes(Metric):

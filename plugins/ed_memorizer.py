@@ -27,10 +27,13 @@ import torch
 from torch import nn
 
 from gan_zoo import hookimpl
+from gan_zoo.config import number, whole
 from gan_zoo.errors import UserError
 from gan_zoo.family import GanModel
-from gan_zoo.plugins.memorizer import Memorizer
+from gan_zoo.plugins.memorizer import Memorizer, check_items_memory, distinct_rows
 
+MAX_BLOCKS = 10**8  # ed-memorizer's m: the partition is arithmetic, but m items are memorised
+MAX_CODE = 2**20
 MAX_RELU_BLOCKS = 8192  # the one-hot layers are stored dense: memory grows as m^2 (nonzeros only as m)
 
 
@@ -39,10 +42,22 @@ class EDMemorizerConfig:
     m: int = 1024  # blocks of the code space, one memorised item each: the support
     latent_dim: int = 0  # d~, the code size; 0: d // 64, at least 1 (the paper noises about every 100th pixel)
 
+    def __post_init__(self):
+        self.m = whole("m", self.m, 1, MAX_BLOCKS)
+        self.latent_dim = whole("latent_dim", self.latent_dim, 0, MAX_CODE)  # below the item size: checked on build
+
 
 @dataclass
 class ReLUMemorizerConfig(EDMemorizerConfig):
     delta: float = 1e-3  # allowed total-variation distance from the exact generator; smaller needs sharper steps
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.m > MAX_RELU_BLOCKS:
+            raise UserError(f"m = {self.m}: must be a whole number from 1 to {MAX_RELU_BLOCKS} for relu-memorizer, "
+                            f"whose dense one-hot layers would need {8 * self.m**2 / 2**30:.1f} GiB; use ed-memorizer "
+                            f"for large m")
+        self.delta = number("delta", self.delta, 0, 1, low_open=True, high_open=True)
 
 
 def prime_factors(n: int) -> list[int]:
@@ -73,6 +88,10 @@ def half_normal_thresholds(k: int) -> torch.Tensor:
 class EDMemorizer(Memorizer):
     name = "ed-memorizer"
     description = "noise-extracting encoder + hash-partition memorising generator (Arora, Risteski, Zhang 2018)"
+    expectation = ("Built to reach a near-optimal encoder-decoder objective: joint (x, z) discriminators barely "
+                   "separate it, while its code is white noise (the linear probe sits at chance) and its support "
+                   "is m. On 2-D data its noised coordinates are half the item, so its samples are spread out: a "
+                   "large birthday support and few high-quality modes there are expected, not bugs.")
     players = ("generator", "encoder")
     Config = EDMemorizerConfig
 
@@ -82,9 +101,9 @@ class EDMemorizer(Memorizer):
         self.code_dim = config.latent_dim or max(1, d // 64)
         if not 1 <= self.code_dim < d:
             raise UserError(f"{self.name}: the code size d~ = {self.code_dim} must be below the item size d = {d}")
-        if config.m < 1:
-            raise UserError(f"{self.name}: the support m must be at least 1, got {config.m}")
         self.m = config.m
+        check_items_memory(self.name, self.m, spec)
+        self.support: int | None = None  # distinct memorised items, noised coordinates left out (construct)
         self.radices = radices(config.m, self.code_dim)
         self.places = [math.prod(self.radices[:j]) for j in range(self.code_dim)]
         stride = d // self.code_dim
@@ -123,8 +142,16 @@ class EDMemorizer(Memorizer):
     def encode(self, x):
         return x.reshape(len(x), -1)[:, self.noise_positions.to(x.device)].cpu()
 
+    def distinct_support(self) -> int:
+        """Items that differ only in the noised coordinates give the same outputs: they count once."""
+        keep = torch.ones(self.spec.dim, dtype=torch.bool)
+        keep[self.noise_positions.cpu()] = False
+        return distinct_rows(self.items.reshape(self.m, -1)[:, keep.to(self.items.device)])
+
     def facts(self):
-        return {"support": self.m, "code_dim": self.code_dim, "radices": self.radices,
+        if self.support is None:
+            self.support = self.distinct_support()
+        return {"support": self.support, "rows": self.m, "code_dim": self.code_dim, "radices": self.radices,
                 "noise_positions": self.noise_positions.tolist()}
 
 
@@ -135,11 +162,6 @@ class ReLUMemorizer(EDMemorizer):
 
     def __init__(self, config, spec):
         super().__init__(config, spec)
-        if self.m > MAX_RELU_BLOCKS:
-            raise UserError(f"{self.name}: m = {self.m} is above {MAX_RELU_BLOCKS}; its dense one-hot layers would "
-                            f"need {8 * self.m**2 / 2**30:.1f} GiB; use ed-memorizer for large m")
-        if not 0 < config.delta < 1:
-            raise UserError(f"{self.name}: delta must be in (0, 1), got {config.delta}")
         self.network = self._wire()
 
     def _wire(self) -> nn.Sequential:

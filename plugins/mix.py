@@ -19,9 +19,12 @@ from torch import nn
 
 from gan_zoo import hookimpl
 from gan_zoo.adversarial import AdversarialGAN
+from gan_zoo.config import number, text, whole
 from gan_zoo.errors import UserError
 from gan_zoo.family import apply_overrides
 from gan_zoo.registry import registry
+
+MAX_K = 1024  # k copies of the base's players, k^2 pairs a step
 
 
 @dataclass
@@ -30,6 +33,17 @@ class MixConfig:
     k: int = 3  # generators and discriminators; the paper often used 5, which costs 25 pairs a step, not 9
     entropy_weight: float = 0.1  # strength of the pull towards uniform mixture weights
     base_settings: str = ""  # the base's config overrides, e.g. "width=64,lr=5e-4"
+
+    def __post_init__(self):
+        self.base = text("base", self.base)  # checked against the registry when the family is built
+        self.k = whole("k", self.k, 1, MAX_K)
+        self.entropy_weight = number("entropy_weight", self.entropy_weight, 0)
+        if not isinstance(self.base_settings, str):
+            raise UserError(f"base_settings = {self.base_settings!r}: must be a string like \"width=64,lr=5e-4\"")
+        bad = next((s for s in self.base_settings.split(",") if s.strip() and "=" not in s), None)
+        if bad is not None:
+            raise UserError(f"base_settings = {self.base_settings!r}: {bad.strip()!r} is not key=value; "
+                            f"use comma-separated settings like \"width=64,lr=5e-4\"")
 
 
 def entropy_penalty(weights: torch.Tensor) -> torch.Tensor:
@@ -52,10 +66,11 @@ class MixGAN(AdversarialGAN):
         if not issubclass(base, AdversarialGAN) or base is MixGAN:
             raise UserError(f"mix: base {config.base!r} is not a trained adversarial family; use vanilla, wgan, "
                             f"wgan-gp, bigan or ali")
-        if config.k < 1:
-            raise UserError(f"mix: k must be at least 1, got {config.k}")
         settings = [s for s in config.base_settings.split(",") if s.strip()]
-        base_config = apply_overrides(base.Config(), settings)
+        try:
+            base_config = apply_overrides(base.Config(), settings)
+        except UserError as exc:
+            raise UserError(f"mix base_settings: {exc}") from None
         self.members = nn.ModuleList(base(base_config, spec) for _ in range(config.k))
         self.game = self.members[0]  # the losses are the base's, the same for every member
         self.generator_logits = nn.Parameter(torch.zeros(config.k))

@@ -15,7 +15,9 @@ import torch
 
 from gan_zoo import hookimpl
 from gan_zoo.adversarial import AdversarialGAN
+from gan_zoo.config import number
 from gan_zoo.nets import players_for
+from gan_zoo.plugins.vanilla import check_players
 
 
 @dataclass
@@ -28,7 +30,12 @@ class WGANConfig:
     lr_schedule: str = "constant"  # as in the paper; or "linear" (to 0 over the run)
     clip: float = 0.01  # critic weights are clipped to [-clip, clip]
     critic_steps: int = 5  # critic updates per generator update, each on its own real batch
-    batch_size: int = 64
+    batch_size: int = 64  # 0: 256 for vectors, 64 for images
+
+    def __post_init__(self):
+        check_players(self)
+        self.lr = number("lr", self.lr, 0, low_open=True)
+        self.clip = number("clip", self.clip, 0, low_open=True)
 
 
 @dataclass
@@ -46,7 +53,14 @@ class WGANGPConfig:
     # with 10, no sample came within 3 std of a mode of the 0.01-std ring in 8000 steps
     gp_weight: float = 0.0
     critic_steps: int = 5
-    batch_size: int = 64
+    batch_size: int = 64  # 0: 256 for vectors, 64 for images
+
+    def __post_init__(self):
+        check_players(self)
+        self.lr = number("lr", self.lr, 0)  # 0: auto (see above)
+        self.beta1 = number("beta1", self.beta1, 0, 1, high_open=True)
+        self.beta2 = number("beta2", self.beta2, 0, 1, high_open=True)
+        self.gp_weight = number("gp_weight", self.gp_weight, 0)  # 0: auto (see above)
 
 
 class WGAN(AdversarialGAN):

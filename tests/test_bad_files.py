@@ -216,8 +216,8 @@ CHECKPOINT_CASES = {
     "config-lr-null": (meta_json("config", lambda c: c.update(lr=None)), "config lr=None"),
     "config-loss-number": (meta_json("config", lambda c: c.update(loss=1)), "config loss=1 is not a string"),
     "config-unknown-key": (meta_json("config", lambda c: c.update(widht=4)), "config has a key 'widht'"),
-    "config-width-negative": (meta_json("config", lambda c: c.update(width=-3)), "vanilla cannot be built from it"),
-    "config-width-huge": (meta_json("config", lambda c: c.update(width=10**12)), "has shape"),
+    "config-width-negative": (meta_json("config", lambda c: c.update(width=-3)), "width = -3: must be a whole"),
+    "config-width-huge": (meta_json("config", lambda c: c.update(width=10**12)), "width = 1000000000000: must be"),
     "config-family-refuses": (meta_json("config", lambda c: c.update(loss="hinge")), "loss must be one of"),
     "config-wider": (meta_json("config", lambda c: c.update(width=9)), "has shape"),
     # families that are not installed

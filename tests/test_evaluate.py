@@ -67,7 +67,7 @@ def test_record_has_the_documented_schema(digits, tmp_path):
     assert 15 <= birthday["collision_estimate"] <= 60 and (tmp_path / "montage.png").stat().st_size > 500
     assert record["skipped"] == {"modes": "digits has no known mode centres",
                                  "probe": "needs an encoder-decoder model ((x, z) pairs)"}
-    assert record["errors"] == {} and record["facts"] == {"support": 30}
+    assert record["errors"] == {} and record["facts"] == {"support": 30, "rows": 30}
     assert record["eval_config"]["settings"]["birthday"]["trials"] == 3
     json.dumps(record, allow_nan=False)  # the record is plain JSON
 
