@@ -66,6 +66,7 @@ class GanModel(nn.Module):
     players: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
     Config: ClassVar[type]
     default_steps: ClassVar[int | dict[str, int]] = 0  # training steps when the user gives none
+    expectation: ClassVar[str] = ""  # a constructed family: what a reader of a leaderboard should expect of it
 
     def __init__(self, config, spec: DataSpec):
         super().__init__()

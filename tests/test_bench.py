@@ -237,6 +237,10 @@ def test_the_html_leaderboard_works_in_a_real_browser(tiny_run, tmp_path):
     assert report["rows"] == sum(len(d["rows"]) for d in board["datasets"].values())
     assert report["images"] >= 4 and report["broken_images"] == 0
     assert report["sorted_descending"] and report["errors"] == []
+    # it explains itself: the discriminator in the NND headers, notes on constructions, the memorisation flag
+    assert any("(mlp)" in h for h in report["headers"]) and "memorisation check" in report["headers"]
+    assert any(note.startswith("memorizer (m=20) (constructed): uniform on m memorised") for note in report["notes"])
+    assert any(flag.startswith("MEMORISES?") for flag in report["flags"])
 
 
 ERROR_TRAP = """<script>window.probeErrors = [];

@@ -40,6 +40,9 @@ from gan_zoo.registry import registry as default_registry
 SCHEMA = "gan-zoo-leaderboard/2"
 FORMATS = ("md", "html", "json")
 SORT = "held-out neural-net distance at the largest capacity minus its noise floor, ascending"
+INTRO = ("A constructed family near the top is not a winner: memorisers are built to fool finite discriminators, "
+         "which is what the harness exists to show. Read every row with its memorisation check (the birthday test's "
+         "support against the number of training items) and the notes under each table.")
 
 
 def _summary(values: list[float | None]) -> dict | None:
@@ -149,11 +152,35 @@ def _row(records: list[dict], reg: Registry) -> dict:
         "nn_ci": {p: _interval([e["heldout_gap"] for e in es], es[0]["ci"]) for p, es in by_capacity.items()},
         "nn_p": {p: es[0]["p"] for p, es in by_capacity.items()},
         "p_duplicate_by_s": _metric(metrics, "birthday", "p_duplicate_by_s")[0],
+        "pairs": bool(_metric(metrics, "nn_distance", "pairs")[0]),
         "true_support": (first["eval"]["facts"] or {}).get("support"),
+        "memorisation": _memorisation(evals), "note": _note(first["job"]["family"], reg),
         "train_seconds": _summary(_metric(records, "train", "seconds")),
         "eval_seconds": _summary([sum(r["eval"]["timings"].values()) for r in records]),
         "samples": first.get("artifacts", {}).get("samples"), "montage": first.get("artifacts", {}).get("montage"),
     }
+
+
+def _memorisation(evals: list[dict]) -> str | None:
+    """What the memorisation checks found: a support the birthday test bounds below the training set's size."""
+    for record in evals:
+        birthday = record["metrics"].get("birthday")
+        n_train = record["dataset"].get("n_train") if isinstance(record.get("dataset"), dict) else None
+        if not birthday or not n_train or birthday["support"]["kind"] != "estimate":
+            continue
+        high = birthday["support"]["ci"][1]
+        if high is not None and high < n_train:
+            return (f"MEMORISES? support <= {high:.3g} ({birthday['support']['ci_level']:.0%}), fewer than the "
+                    f"{n_train} training items")
+    return None
+
+
+def _note(family: str, reg: Registry) -> str | None:
+    """For a constructed family: what it is built to do and what a reader should expect of it."""
+    cls = reg.families.get(family)
+    if cls is None or cls.kind != "constructed":
+        return None
+    return f"{cls.description}. {getattr(cls, 'expectation', '')}".strip()
 
 
 # -- plots -----------------------------------------------------------------------------------------------------
@@ -177,30 +204,53 @@ def nn_distance_plot(name: str, board: dict) -> bytes | None:
                       "held-out neural-net distance", lambda axes: _draw_nn_distance(axes, rows)) if rows else None
 
 
+MARKERS = "osD^v<>px*h"
+LINES = ("-", "--", "-.", ":")
+
+
+def _style(index: int, count: int) -> dict:
+    """A marker, a line style and a small sideways offset per row, so that lines on top of each other still show."""
+    return {"marker": MARKERS[index % len(MARKERS)], "linestyle": LINES[index // len(MARKERS) % len(LINES)],
+            "dodge": 1.0 + 0.04 * (index - (count - 1) / 2)}
+
+
 def _draw_nn_distance(axes, rows: list[dict]) -> None:
-    for row in rows:
+    for index, row in enumerate(rows):
+        style = _style(index, len(rows))
         ps = sorted(row["nn_heldout"], key=int)
-        x = [row["nn_p"][p] for p in ps]
+        x = [row["nn_p"][p] * style["dodge"] for p in ps]
         y = [row["nn_heldout"][p]["mean"] for p in ps]
         low = [y_i - (row["nn_ci"][p] or [y_i, y_i])[0] for p, y_i in zip(ps, y, strict=True)]
         high = [(row["nn_ci"][p] or [y_i, y_i])[1] - y_i for p, y_i in zip(ps, y, strict=True)]
-        axes.errorbar(x, y, yerr=[[max(v, 0) for v in low], [max(v, 0) for v in high]], marker="o", capsize=3,
-                      label=row["label"])
-    floor_ps = sorted({p for row in rows for p in row["noise_floor"]}, key=int)
-    floor = [_summary([row["noise_floor"][p]["mean"] for row in rows if p in row["noise_floor"]])["mean"]
-             for p in floor_ps]
-    axes.plot([rows[0]["nn_p"].get(p, int(p)) for p in floor_ps], floor, "k--", label="noise floor (real vs real)")
+        axes.errorbar(x, y, yerr=[[max(v, 0) for v in low], [max(v, 0) for v in high]], marker=style["marker"],
+                      linestyle=style["linestyle"], capsize=3, label=row["label"])
+    # each kind of discriminator input has its own floor: items alone, or (x, z) pairs for encoder families
+    for kind, members in _by_floor_kind(rows).items():
+        floor_ps = sorted({p for row in members for p in row["noise_floor"]}, key=int)
+        floor = [_summary([row["noise_floor"][p]["mean"] for row in members if p in row["noise_floor"]])["mean"]
+                 for p in floor_ps]
+        axes.plot([members[0]["nn_p"].get(p, int(p)) for p in floor_ps], floor, color="black",
+                  linestyle="--" if kind == "items" else ":", linewidth=1.5, label=f"noise floor, {kind}")
     axes.set_yscale("symlog", linthresh=1e-3)  # held-out gaps can be negative; symlog is log-like above 1e-3
+
+
+def _by_floor_kind(rows: list[dict]) -> dict[str, list[dict]]:
+    kinds: dict[str, list[dict]] = {}
+    for row in rows:
+        kinds.setdefault("(x, z) pairs" if row["pairs"] else "items", []).append(row)
+    return kinds
 
 
 def birthday_plot(name: str, board: dict) -> bytes | None:
     rows = [row for row in board["rows"] if row["p_duplicate_by_s"]]
 
     def draw(axes):
-        for row in rows:
+        for index, row in enumerate(rows):
+            style = _style(index, len(rows))
             sizes = sorted(row["p_duplicate_by_s"], key=int)
-            axes.plot([int(s) for s in sizes], [row["p_duplicate_by_s"][s] for s in sizes], marker="o",
-                      label=row["label"])
+            axes.plot([int(s) * style["dodge"] for s in sizes],
+                      [row["p_duplicate_by_s"][s] + 0.01 * (index - (len(rows) - 1) / 2) for s in sizes],
+                      marker=style["marker"], linestyle=style["linestyle"], label=row["label"])
         axes.axhline(0.5, color="grey", linestyle=":", linewidth=1)
 
     return _line_plot(f"{name}: birthday test", "sample size s", "P(duplicate among s samples)", draw) if rows else None
@@ -228,7 +278,8 @@ def _columns(board: dict) -> list[tuple[str, callable, callable]]:
     def value(key):
         return lambda row: (row["cells"].get(key) or {}).get("mean")
 
-    columns = [("family", lambda r: r["label"], lambda r: r["label"])]
+    columns = [("family", lambda r: r["label"], lambda r: r["label"]),
+               ("memorisation check", lambda r: r["memorisation"] or "-", lambda r: r["memorisation"] or "")]
     columns += [(c["header"], text(c["key"]), value(c["key"])) for c in board["columns"]]
     columns += [("train s", lambda r: _num(r["train_seconds"], 3), lambda r: (r["train_seconds"] or {}).get("mean")),
                 ("seeds", lambda r: str(len(r["seeds"])), lambda r: len(r["seeds"]))]
@@ -240,7 +291,7 @@ def render_markdown(board: dict, plot_files: dict) -> str:
     lines = [f"# gan-zoo leaderboard{': ' + board['suite'] if board['suite'] else ''}", "",
              f"Results in `{board['results']}`, generated {board['generated']}. Rows are sorted by {board['sort']}.",
              "NND: held-out neural-net distance (mean over seeds ± sd); the noise floor is real held-out data against "
-             "itself with the same discriminators.", ""]
+             "itself with the same discriminators.", "", INTRO, ""]
     for name, data in board["datasets"].items():
         columns = _columns(data)
         lines += [f"## {name}", "", "| " + " | ".join(h for h, _, _ in columns) + " |",
@@ -248,6 +299,8 @@ def render_markdown(board: dict, plot_files: dict) -> str:
         lines += ["| " + " | ".join(text(row).replace("|", "\\|") for _, text, _ in columns) + " |"
                   for row in data["rows"]]
         lines.append("")
+        lines += [f"- **{row['label']}** (constructed): {row['note']}" for row in data["rows"] if row["note"]]
+        lines += [""] if any(row["note"] for row in data["rows"]) else []
         for kind, file in plot_files.get(name, {}).items():
             lines += [f"![{name} {kind}]({file})", ""]
         for row in data["rows"]:
@@ -311,7 +364,8 @@ def render_html(board: dict, plots: dict, pictures: dict[str, bytes]) -> str:
     parts = [f"<h1>gan-zoo leaderboard{': ' + e(board['suite']) if board['suite'] else ''}</h1>",
              f"<p>Results in <code>{e(board['results'])}</code>, generated {e(board['generated'])}. Rows are sorted by "
              f"{e(board['sort'])}; click a column to sort by it. NND: held-out neural-net distance (mean over seeds "
-             f"± sd); the noise floor is real held-out data against itself with the same discriminators.</p>"]
+             f"± sd); the noise floor is real held-out data against itself with the same discriminators.</p>",
+             f"<p>{e(INTRO)}</p>"]
     for name, data in board["datasets"].items():
         columns = _columns(data)
         parts.append(f"<h2>{e(name)}</h2><table class=\"leaderboard\"><thead><tr>"
@@ -323,6 +377,10 @@ def render_html(board: dict, plots: dict, pictures: dict[str, bytes]) -> str:
                 cells.append(f"<td data-value=\"{'' if v is None else e(str(v))}\">{e(text(row))}</td>")
             parts.append("<tr>" + "".join(cells) + "</tr>")
         parts.append("</tbody></table>")
+        notes = [f"<li><b>{e(row['label'])}</b> (constructed): {e(row['note'])}</li>" for row in data["rows"]
+                 if row["note"]]
+        if notes:
+            parts.append("<ul class=\"notes\">" + "".join(notes) + "</ul>")
         for kind, payload in plots.get(name, {}).items():
             parts.append(f"<figure><img class=\"plot\" alt=\"{e(name)} {kind}\" src=\"{_data_uri(payload)}\">"
                          f"<figcaption>{e(kind.replace('_', ' '))}</figcaption></figure>")
