@@ -70,9 +70,9 @@ def at_capacity(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
 def parse_capacities(text: str) -> list[int]:
     """'1e3,1e4' -> [1000, 10000]."""
     try:
-        values = [int(float(part)) for part in text.split(",") if part.strip()]
+        values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise UserError(f"--capacities {text!r}: expected numbers separated by commas, e.g. 1e3,1e4,1e5") from None
-    if not values or min(values) < 1:
-        raise UserError(f"--capacities {text!r}: expected positive parameter counts, e.g. 1e3,1e4,1e5")
-    return values
+        raise UserError(f"capacities {text!r}: expected numbers separated by commas, e.g. 1e3,1e4,1e5") from None
+    if not values or not all(1 <= v <= 1e9 and float(v).is_integer() for v in values):
+        raise UserError(f"capacities {text!r}: expected whole parameter counts from 1 to 1e9, e.g. 1e3,1e4,1e5")
+    return [int(v) for v in values]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
         started = time.perf_counter()
         ctx.report(f"{name} ({index + 1}/{len(config.metrics)})")
         try:
-            metrics[name] = metric.compute(ctx, settings)
+            metrics[name] = strict_json(metric.compute(ctx, settings))
         except UserError as exc:
             errors[name] = str(exc)
         ctx.timings[name] = round(time.perf_counter() - started, 3)
@@ -130,6 +131,27 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
         "facts": source.facts(), "eval_config": config.to_json(registry), "metrics": metrics, "skipped": skipped,
         "errors": errors, "timings": ctx.timings, "threads": torch.get_num_threads(), "versions": versions()}
     return Evaluation(record, ctx.artifacts)
+
+
+def strict_json(result: dict) -> dict:
+    """A metric's result with every NaN or inf replaced by null and named under `non_finite`: records are strict
+    JSON, and a number that is not one must not pass for one."""
+    found = []
+
+    def clean(value, path):
+        if isinstance(value, dict):
+            return {k: clean(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [clean(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        if isinstance(value, float) and not math.isfinite(value):
+            found.append(path)
+            return None
+        return value
+
+    cleaned = clean(result, "")
+    if found:
+        cleaned["non_finite"] = found
+    return cleaned
 
 
 def _plugin_of(registry: Registry, model) -> dict | None:

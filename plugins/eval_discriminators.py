@@ -18,6 +18,8 @@ from gan_zoo.nets import ConvNet, JoinInputs, Squeeze, mlp
 
 
 def build_mlp(spec, code_dim, width, option):
+    if option and not (option.isdigit() and 1 <= int(option) <= 64):
+        raise UserError(f"discriminator mlp:{option}: the option is the number of hidden layers, 1 to 64, e.g. mlp:3")
     depth = int(option) if option else 2
     return Squeeze(JoinInputs(mlp(spec.dim + code_dim, 1, width, depth, activation=lambda: nn.LeakyReLU(0.2))))
 

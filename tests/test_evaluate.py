@@ -158,3 +158,25 @@ def test_standard_inception_from_a_local_weights_file(tmp_path):
         inception_v3(tmp_path / "other.safetensors", CPU)
     with pytest.raises(UserError, match="no such file"):
         inception_v3(tmp_path / "missing.pt", CPU)
+
+
+def test_non_finite_numbers_in_a_result_become_null_and_are_named():
+    from gan_zoo.harness.evaluate import strict_json
+
+    cleaned = strict_json({"value": float("nan"), "per_s": [1.0, float("inf")], "n": 3})
+    assert cleaned == {"value": None, "per_s": [1.0, None], "n": 3, "non_finite": ["value", "per_s[1]"]}
+    json.dumps(cleaned, allow_nan=False)
+
+
+@pytest.mark.parametrize("capacities", ["inf", "nan", "0", "1e12", "1.5e3,2.5"])
+def test_capacities_that_are_no_parameter_counts_are_refused(capacities):
+    failed = CliRunner().invoke(main, ["eval", "memorizer", "--dataset", "ring8", "--capacities", capacities])
+    assert failed.exit_code == 2 and "whole parameter counts from 1 to 1e9" in failed.output, failed.output
+
+
+@pytest.mark.parametrize("discriminator", ["mlp:x", "mlp:0", "mlp:-1"])
+def test_a_malformed_discriminator_option_is_named(discriminator):
+    result = CliRunner().invoke(main, ["eval", "memorizer", "--dataset", "ring8", "--metrics", "nn_distance",
+                                       "--discriminator", discriminator, "--capacities", "300"])
+    assert result.exit_code == 1 and "the option is the number of hidden layers" in result.output, result.output
+    assert "internal error" not in result.output

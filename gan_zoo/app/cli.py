@@ -60,6 +60,13 @@ class Group(click.Group):
             sys.exit(2)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as exc:  # the file system said no: a read-only folder, a full disk
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"gan-zoo: error: {where}{exc.strerror or exc}; check the path, its permissions and free space",
+                       err=True)
+            sys.exit(1)
         except Exception as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
