@@ -89,6 +89,7 @@ def test_bench_writes_one_result_per_job_and_a_leaderboard(tiny_run):
     assert all(r["status"] == "ok" and r["schema"] == "gan-zoo-result/2" for r in results.values())
     assert result.stdout.splitlines()[0] == f"leaderboard: {out / 'leaderboard.html'} (and .md, .json; written " \
                                             f"when the suite ends)"
+    assert f"[{len(jobs)}/{len(jobs)}] ok" in result.stderr  # a line per finished job, on a pipe too
     for name in ("leaderboard.html", "leaderboard.md", "leaderboard.json", "suite.json"):
         assert (out / name).stat().st_size > 0
     vanilla = next(r for r in results.values() if r["job"]["family"] == "vanilla")

@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -39,6 +40,7 @@ def assert_one_line_error(result, *fragments):
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("gan-zoo: error: "), result.output
+    assert len(re.sub(r"/tmp/\S+", "/tmp/x", lines[0])) < 200, lines[0]  # temporary paths aside: a short line
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in lines[0]
