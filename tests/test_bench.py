@@ -302,3 +302,14 @@ def test_a_damaged_checkpoint_is_set_aside_and_the_job_starts_over(tmp_path):
     record = store(tmp_path / "out", execute(job, str(tmp_path / "out"), "cpu"))
     assert record["status"] == "ok" and record["damaged_checkpoint"].startswith(str(work / "model.safetensors"))
     assert (work / "model.safetensors").stat().st_size > 100 and len(list(work.glob("*.damaged-*"))) == 1
+
+
+def test_a_running_job_says_what_it_is_doing(tmp_path):
+    from gan_zoo.app.bench import phase_of
+
+    suite = tmp_path / "one.toml"
+    suite.write_text(TINY.split("[[family]]")[0] + '[[family]]\nname = "vanilla"\nsteps = 200\n')
+    (job,) = expand(suite, registry()).jobs
+    assert phase_of(tmp_path / "out", job.key) == "starting"
+    execute(job, str(tmp_path / "out"), "cpu")
+    assert phase_of(tmp_path / "out", job.key).startswith("evaluating: ")  # its last phase

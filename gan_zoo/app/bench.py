@@ -75,12 +75,18 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
         else:
             config = config_from_dict(reg.family(job.family).Config, job.config)
             record["damaged_checkpoint"] = _set_aside_if_damaged(work / CHECKPOINT_NAME)
+
+            def on_step(step, total, losses):
+                if step % 100 == 0:
+                    _phase(work, f"training, step {step}/{total}")
+
             trained = run(reg, job.family, config, data, out=work, seed=job.seed, steps=job.steps,
-                          device=torch_device)
+                          device=torch_device, on_step=on_step)
             record["train"] = {"steps": trained.step, "seconds": round(trained.seconds, 3),
                                "resumed_from": trained.resumed_from}
             source = ModelSource(trained.model, kind="family" if trained.model.kind == "constructed" else "checkpoint")
-        evaluation = evaluate(source, data, reg, eval_config, seed=job.seed, device=torch_device)
+        evaluation = evaluate(source, data, reg, eval_config, seed=job.seed, device=torch_device,
+                              report=lambda text: _phase(work, f"evaluating: {text.strip()}"))
         record["eval"] = evaluation.record
         write_artifacts(evaluation, work / "montage.png")
         birthday = record["eval"]["metrics"].get("birthday")
@@ -99,6 +105,22 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
                       traceback=traceback.format_exc(limit=-8))
     record["seconds"] = round(time.perf_counter() - clock, 3)
     return {"record": record, "artifacts": artifacts}
+
+
+PHASE_NAME = ".phase"
+
+
+def _phase(work: Path, text: str) -> None:
+    """What a running job is doing, for the runner's progress line (a worker process cannot print into it)."""
+    work.mkdir(parents=True, exist_ok=True)
+    (work / PHASE_NAME).write_text(text)
+
+
+def phase_of(out: Path, key: str) -> str:
+    try:
+        return (Path(out) / "jobs" / key / PHASE_NAME).read_text().strip()
+    except OSError:
+        return "starting"
 
 
 def _set_aside_if_damaged(path: Path) -> str | None:

@@ -12,7 +12,16 @@ from pathlib import Path
 import click
 import torch
 
-from gan_zoo.app.bench import EXECUTORS, plan, read_results, run_jobs, store, write_artifacts, write_suite_record
+from gan_zoo.app.bench import (
+    EXECUTORS,
+    phase_of,
+    plan,
+    read_results,
+    run_jobs,
+    store,
+    write_artifacts,
+    write_suite_record,
+)
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.app.plots import write_samples_png
 from gan_zoo.app.report import FORMATS, text_tables, write_report
@@ -568,7 +577,7 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
     def status() -> str:  # jobs start in suite order, so the first waiting ones are those running
         if executor == "ray":
             return f"{len(waiting)} on Ray"
-        running = "; ".join(job.title for job in waiting[:jobs])
+        running = "; ".join(f"{job.title}: {phase_of(out, job.key)}" for job in waiting[:jobs])
         return f"running {running} ({time.monotonic() - started:.0f} s)" if waiting else ""
 
     try:
