@@ -313,3 +313,45 @@ def test_a_running_job_says_what_it_is_doing(tmp_path):
     assert phase_of(tmp_path / "out", job.key) == "starting"
     execute(job, str(tmp_path / "out"), "cpu")
     assert phase_of(tmp_path / "out", job.key).startswith("evaluating: ")  # its last phase
+
+
+def test_killing_the_runner_kills_its_workers(tmp_path, env):
+    """kill -9 of `bench --jobs 2`: its pool workers must not live on, writing into the folder a rerun uses."""
+    suite = tmp_path / "slow.toml"
+    suite.write_text(TINY.split("[[family]]")[0] + '[[family]]\nname = "vanilla"\nsteps = 100000\n'
+                     '\n[[family]]\nname = "vanilla"\nsteps = 100001\n')
+    command = [str(Path(sys.executable).with_name("gan-zoo")), "bench", str(suite), "--out", str(tmp_path / "out"),
+               "--jobs", "2"]
+    runner = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(list((tmp_path / "out" / "jobs").glob("*/.phase"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # both workers are training
+    workers = children_of(runner.pid)
+    assert len(workers) >= 2
+    runner.kill()
+    runner.wait()
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers)
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state
