@@ -40,7 +40,7 @@ NEEDS = ("samples", "pairs", "labels", "images", "modes")
 class Column:
     """One leaderboard cell: a number pooled over seeds (mean, sd) and sortable, or a text when there is one."""
 
-    key: str  # stable across rows, e.g. "nn_distance@1000"
+    key: str  # stable across rows, e.g. "nn_distance[mlp]@1000"; rows sharing a key share a column and its header
     header: str  # what the table shows, naming the discriminator or feature space where there is one
     value: float | None
     text: str | None = None  # shown instead of the number when the leaderboard row has one seed

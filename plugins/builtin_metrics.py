@@ -97,10 +97,12 @@ class NNDistance(Metric):
 
     def columns(self, result, record):
         kind = f"{result['discriminator']}{', (x, z) pairs' if result['pairs'] else ''}"
-        cells = [Column(f"nn_distance@{e['target_p']}", f"NND p≈{_short(e['target_p'])} ({kind})", e["heldout_gap"])
+        # a column per discriminator and kind of input: gaps on (x, z) pairs are not comparable with gaps on items
+        key = f"nn_distance[{kind}]"
+        cells = [Column(f"{key}@{e['target_p']}", f"NND p≈{_short(e['target_p'])} ({kind})", e["heldout_gap"])
                  for e in result["capacities"]]
         floors = " / ".join(f"{e['noise_floor']:.2g}" for e in result["capacities"])
-        return cells + [Column("nn_distance.floor", f"noise floor per p ({kind})", None, floors)]
+        return cells + [Column(f"{key}.floor", f"noise floor per p ({kind})", None, floors)]
 
     def summary(self, result):
         lines = [f"nn-distance ({result['discriminator']}, phi {result['phi']}, "

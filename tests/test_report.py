@@ -66,3 +66,13 @@ def test_metrics_nobody_measured_get_no_column():
     assert "birthday support (collision count)" in header  # measured: a lower bound
     assert "modes" not in header and "probe on E(x)" not in header  # asked of no row
     assert header[0] == "family" and all(len(row) == len(header) for row in cells)
+
+
+def test_gaps_on_pairs_and_on_items_get_columns_of_their_own():
+    plain, pairs = record("vanilla", 0, 0.3, 0.0), record("bigan", 0, 0.9, 0.1)
+    pairs["eval"]["metrics"]["nn_distance"]["pairs"] = True
+    (name, header, cells), = text_tables(build([pairs, plain], folder="f", suite=None))
+    assert "NND p≈1e3 (mlp)" in header and "NND p≈1e3 (mlp, (x, z) pairs)" in header
+    rows = {row[0]: row for row in cells}
+    assert rows["vanilla"][header.index("NND p≈1e3 (mlp, (x, z) pairs)")] == "-"
+    assert rows["bigan"][header.index("NND p≈1e3 (mlp)")] == "-"
