@@ -1,11 +1,11 @@
-"""Inception Score and Frechet distance in a domain classifier's space (REFERENCE section 3).
+"""The domain classifier (and a local InceptionV3) behind the `classifier` and `inception` feature spaces, and the
+Inception Score from class logits (REFERENCE section 3); the Frechet distance is gan_zoo.harness.functional.fd.
 
 The standard Inception network needs downloaded weights, so by default the "Inception" network is a domain
 classifier: a timm architecture trained here, on the CPU, on the data set's labelled training split, and cached
 as safetensors under the user cache directory, keyed by the data fingerprint and the classifier config. Its
-held-out accuracy and the real held-out data's own score (the ceiling) are reported beside every model's score.
-With a local InceptionV3 weights file (`inception_weights`), the standard network is used instead and the
-file's checksum is recorded. Nothing is ever downloaded.
+held-out accuracy is recorded with every score. With a local InceptionV3 weights file, the standard network is
+used instead and the file's checksum is recorded. Nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -169,12 +169,3 @@ def inception_score(logits: torch.Tensor, splits: int = 10) -> dict:
     scores = torch.stack(scores)
     return {"mean": scores.mean().item(), "std": scores.std().item() if splits > 1 else 0.0, "n": len(logits),
             "splits": splits}
-
-
-def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
-    """The Frechet distance between Gaussians fitted to two feature sets (float64, as torchmetrics computes it)."""
-    real, fake = real.double(), fake.double()
-    mu1, mu2 = real.mean(0), fake.mean(0)
-    sigma1, sigma2 = torch.cov(real.T), torch.cov(fake.T)
-    root = torch.linalg.eigvals(sigma1 @ sigma2).sqrt().real.sum()
-    return ((mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * root).item()

@@ -15,7 +15,8 @@ from gan_zoo.errors import UserError
 from gan_zoo.harness.birthday import BirthdayConfig, birthday_test
 from gan_zoo.harness.discriminators import split_name
 from gan_zoo.harness.ensemble import PHIS, EnsembleConfig
-from gan_zoo.harness.inception import frechet_distance, inception_score
+from gan_zoo.harness.functional import fd as frechet_distance
+from gan_zoo.harness.inception import inception_score
 from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.harness.nn_distance import nn_distance
 from gan_zoo.metrics import Column, Metric

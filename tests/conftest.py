@@ -47,6 +47,12 @@ def install_plugin(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """A cache folder of the test session's own: domain classifiers trained by tests never reach the user's cache."""
+    monkeypatch.setenv("GAN_ZOO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture
 def fresh_registry():
     return load_registry
 

@@ -30,9 +30,7 @@ def judge(model, data, config, seed=0):
     return evaluate(ModelSource(model), data, registry(), config, seed=seed, device=CPU)
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GAN_ZOO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("isolated_cache")
 
 
 @pytest.fixture(scope="module")

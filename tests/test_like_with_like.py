@@ -14,9 +14,7 @@ def digits():
     return open_dataset(registry().dataset("digits"), seed=0)
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GAN_ZOO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("isolated_cache")
 
 
 def test_real_against_real_at_equal_n_sits_at_the_reference_for_is_and_fd(digits):

@@ -19,9 +19,7 @@ METRICS = ["prdc", "kid", "mifid", "ct", "authpct", "vendi"]
 PIXELS = {name: {"features": "pixels"} for name in METRICS}
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("GAN_ZOO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("isolated_cache")
 
 
 @pytest.fixture(scope="module")
