@@ -56,10 +56,12 @@ class LoadedDataset:
     train: Data
     heldout: Data
     seed: int  # the split seed
+    control: Data | None = None  # a third split for the gauntlet: real items no model or metric has seen
 
     def to_json(self) -> dict:
-        return {"name": self.name, "fingerprint": self.fingerprint, "split_seed": self.seed,
-                "n_train": len(self.train), "n_heldout": len(self.heldout)}
+        split = {"name": self.name, "fingerprint": self.fingerprint, "split_seed": self.seed,
+                 "n_train": len(self.train), "n_heldout": len(self.heldout)}
+        return split if self.control is None else {**split, "n_control": len(self.control)}
 
 
 def fingerprint(data: Data) -> str:
@@ -77,12 +79,17 @@ def default_root(name: str) -> Path:
 
 
 def open_dataset(source: DatasetSource, *, seed: int = 0, root: Path | None = None,
-                 heldout_fraction: float = 0.2) -> LoadedDataset:
-    """Load a data set and split it into train and held-out parts, deterministically by seed."""
+                 heldout_fraction: float = 0.2, control_fraction: float = 0.0) -> LoadedDataset:
+    """Load a data set and split it into train and held-out parts, deterministically by seed.
+
+    control_fraction > 0 carves a third part out of what would be training items (the held-out split stays the
+    same): real data that neither a model built on the training split nor a metric's reference has seen."""
     data = source.load((root or default_root(source.name)) if source.needs_files else None)
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     n_heldout = max(1, int(len(data) * heldout_fraction))
+    n_control = int(len(data) * control_fraction)
     num_classes = None if data.labels is None else int(data.labels.max()) + 1
     spec = DataSpec(tuple(data.x.shape[1:]), source.latent_dim, num_classes, bounded=data.x.dim() == 4)
-    return LoadedDataset(source.name, fingerprint(data), spec, data.subset(order[n_heldout:]),
-                         data.subset(order[:n_heldout]), seed)
+    control = data.subset(order[n_heldout:n_heldout + n_control]) if n_control else None
+    return LoadedDataset(source.name, fingerprint(data), spec, data.subset(order[n_heldout + n_control:]),
+                         data.subset(order[:n_heldout]), seed, control)

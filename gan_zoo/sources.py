@@ -94,14 +94,19 @@ def permutation(n: int, seed: int) -> torch.Tensor:
 class TensorSource(SampleSource):
     """A finite set of items already in [the data set's layout and range]: draws are distinct items."""
 
-    def __init__(self, items: torch.Tensor, name: str, kind: str = "tensor", details: dict | None = None):
+    def __init__(self, items: torch.Tensor, name: str, kind: str = "tensor", details: dict | None = None,
+                 facts: dict | None = None):
         self.items = check_finite(items.float().contiguous(), name)
         self.name, self.kind = name, kind
         self.shape, self.size = tuple(items.shape[1:]), len(items)
         self.details = details or {}
+        self._facts = facts or {}  # what its maker knows exactly, e.g. the support of the items it drew
 
     def _draw(self, n, seed):
         return self.items[permutation(self.size, seed)[:n]]
+
+    def facts(self):
+        return dict(self._facts)
 
     def describe(self):
         return {**super().describe(), **self.details}

@@ -98,7 +98,8 @@ def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: tor
     """The data set's classifier: from the cache when it was trained before, else trained now and cached."""
     if data.spec.num_classes is None or not data.spec.is_image:
         raise UserError(f"{data.name}: a domain classifier needs labelled images")
-    key = hashlib.sha256(json.dumps([RECIPE, data.fingerprint, data.seed, asdict(config)], sort_keys=True).encode())
+    split = data.seed if data.control is None else [data.seed, len(data.control)]  # trained on what train holds
+    key = hashlib.sha256(json.dumps([RECIPE, data.fingerprint, split, asdict(config)], sort_keys=True).encode())
     path = cache_dir() / "classifiers" / f"{data.name}-{key.hexdigest()[:16]}.safetensors"
     size = max(config.min_size, data.spec.shape[-1])
     torch.manual_seed(config.seed)  # the initial weights too: nothing may depend on what ran before

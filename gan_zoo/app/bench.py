@@ -39,6 +39,7 @@ from gan_zoo.errors import Diverged, UserError
 from gan_zoo.family import config_from_dict
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
 from gan_zoo.harness.evaluate import EvalConfig, Evaluation, evaluate
+from gan_zoo.harness.gauntlet import adversary_source
 from gan_zoo.harness.sources import fingerprint_reference, open_source
 from gan_zoo.registry import registry
 from gan_zoo.sources import ModelSource, SampleSource
@@ -63,14 +64,17 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
     artifacts = {}
     try:
         reg = registry()
-        data = open_dataset(reg.dataset(job.dataset), seed=job.seed, root=Path(job.data_root))
+        data = open_dataset(reg.dataset(job.dataset), seed=job.seed, root=Path(job.data_root),
+                            control_fraction=job.gauntlet.get("control_fraction", 0.0))
         if data.fingerprint != job.fingerprint:
             raise UserError(f"{job.dataset} changed since the suite was read (fingerprint {data.fingerprint}, "
                             f"expected {job.fingerprint}); run the suite again to re-read it")
         torch_device = resolve_device(device)
         record["device"] = str(torch_device)
         eval_config = EvalConfig.from_json(job.eval, reg)
-        if job.source:
+        if job.gauntlet:
+            source = adversary_source(job.gauntlet, data, reg, seed=job.seed, device=torch_device)
+        elif job.source:
             source = _external(job, data, reg, torch_device)
         else:
             config = config_from_dict(reg.family(job.family).Config, job.config)

@@ -40,6 +40,9 @@ A suite file (every table but one [[family]] or [[source]] is optional)::
     seeds = [0]
     eval = {}
 
+A gauntlet suite has [gauntlet] and [[adversary]] tables instead of entries (README, "The gauntlet"; the protocol
+is harness.gauntlet's): each control seed and each (adversary, strength, seed) on each data set is one job.
+
 Each (entry, data set, seed) is one job. A job's key is a hash of everything its numbers depend on: the family
 and its full config (or the source and its checksum), the data set's fingerprint and split seed, the training
 steps, the evaluation config with every setting, the threads it runs with and the gan-zoo version. Same key,
@@ -64,13 +67,16 @@ from gan_zoo.config import typed
 from gan_zoo.datasets import default_root, open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.harness.evaluate import EvalConfig
+from gan_zoo.harness.gauntlet import CONTROL, DAMAGES, GauntletConfig, damage_strength
+from gan_zoo.harness.gauntlet import label as gauntlet_label
 from gan_zoo.harness.sources import RANGES, fingerprint_reference
 from gan_zoo.registry import Registry
 
-SUITE_KEYS = {"suite", "resources", "eval", "family", "source"}
+SUITE_KEYS = {"suite", "resources", "eval", "family", "source", "gauntlet", "adversary"}
 ENTRY_KEYS = {"datasets", "label", "seeds", "eval"}
 FAMILY_KEYS = ENTRY_KEYS | {"name", "steps", "set"}
 SOURCE_KEYS = ENTRY_KEYS | {"source", "range", "resize"}
+ADVERSARY_KEYS = {"family", "vary", "set", "damage", "strengths", "datasets"}
 
 
 @dataclass
@@ -103,11 +109,14 @@ class Job:
     source_sha256: str = ""  # its content when the suite was read
     image_range: str = "auto"
     resize: bool = False
+    gauntlet: dict = dataclasses.field(default_factory=dict)  # a gauntlet job: its adversary (harness.gauntlet)
 
     @cached_property  # hashed once per job (a frozen dataclass still has a __dict__ to cache in)
     def key(self) -> str:
         identity = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("overrides", "label", "data_root",
                                                                                    "gpus", "source")}
+        if not self.gauntlet:
+            del identity["gauntlet"]  # the keys of jobs from before gauntlets existed stay what they were
         identity["gan_zoo"] = gan_zoo.__version__
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -190,11 +199,16 @@ def expand(path: Path, registry: Registry) -> Suite:
     _eval_config(suite_eval, registry, lambda key: where("eval", key=key.split(".")[-1]))  # errors at [eval]
     entries = [("family", e) for e in _tables(raw, "family", path)] + [("source", e) for e in
                                                                        _tables(raw, "source", path)]
-    if not entries:
+    jobs = []
+    if "gauntlet" in raw or "adversary" in raw:
+        if entries:
+            raise UserError(f"{path}: a gauntlet suite has [[adversary]] tables, not [[family]] or [[source]]; put "
+                            f"the families to rank in a suite of their own")
+        jobs = _gauntlet_jobs(raw, path, head, registry, suite_eval, resources, where)
+    elif not entries:
         raise UserError(f"{path}: a suite needs at least one [[family]] table with a name (or a [[source]]), e.g. "
                         f"[[family]] name = \"vanilla\"")
     opened = {}
-    jobs = []
     counters = Counter()
     for kind, entry in entries:
         index = counters[kind]
@@ -263,10 +277,7 @@ def _entry_jobs(kind, entry, index, path, head, registry, suite_eval, resources,
             raise UserError(f"{at('resize')}: resize takes true or false")
     datasets_at = at("datasets") if "datasets" in entry else where("suite", key="datasets")
     datasets = _string_list(entry.get("datasets", head.get("datasets")), datasets_at, "datasets")
-    seeds = entry.get("seeds", head.get("seeds", [0]))
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
-                                                           and 0 <= s < 2**31 for s in seeds):
-        raise UserError(f"{at('seeds')}: seeds must be a list of whole numbers from 0 to 2^31-1, e.g. seeds = [0, 1]")
+    seeds = _seeds(entry.get("seeds", head.get("seeds", [0])), at("seeds"))
     label = entry.get("label", "")
     if not isinstance(label, str):
         raise UserError(f"{at('label')}: label takes a string")
@@ -287,6 +298,96 @@ def _entry_jobs(kind, entry, index, path, head, registry, suite_eval, resources,
                 data_root=str(default_root(dataset).resolve()), source=source, source_sha256=digest,
                 image_range=entry.get("range", "auto"), resize=entry.get("resize", False)))
     return jobs
+
+
+def _seeds(seeds, where: str) -> list[int]:
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
+                                                           and 0 <= s < 2**31 for s in seeds):
+        raise UserError(f"{where}: seeds must be a list of whole numbers from 0 to 2^31-1, e.g. seeds = [0, 1]")
+    return seeds
+
+
+def _gauntlet_jobs(raw, path, head, registry, suite_eval, resources, where) -> list[Job]:
+    """A gauntlet suite: the control at its seeds, and every [[adversary]] at each strength and each of the
+    suite's seeds, on each data set (the protocol is harness.gauntlet's)."""
+    settings = _checked(lambda: typed(GauntletConfig, raw.get("gauntlet", {}), lambda key: where("gauntlet", key=key)),
+                        where("gauntlet"))
+    adversaries = _tables(raw, "adversary", path)
+    if not adversaries:
+        raise UserError(f"{path}: a gauntlet needs at least one [[adversary]], e.g. [[adversary]] family = "
+                        f"\"memorizer\", vary = \"m\", strengths = [25, 100]")
+    if "metrics" not in suite_eval:  # every registered metric, a plugin's included: the gauntlet tests them all
+        suite_eval = {**suite_eval, "metrics": sorted(registry.metrics)}
+    eval_config = _eval_config(suite_eval, registry, lambda key: where("eval", key=key.split(".")[-1]))
+    datasets_at = where("suite", key="datasets")
+    seeds = _seeds(head.get("seeds", [0]), where("suite", key="seeds"))
+    common = {"n": settings.n, "control_fraction": settings.control_fraction, "level": settings.level}
+    jobs = []
+    for dataset in _string_list(head.get("datasets"), datasets_at, "datasets"):
+        try:
+            data = open_dataset(registry.dataset(dataset), seed=0, control_fraction=settings.control_fraction)
+        except UserError as exc:
+            raise UserError(f"{datasets_at}: {exc}") from None
+        if data.control is None or len(data.control) < settings.n:
+            raise UserError(f"{where('gauntlet', key='n')}: n = {settings.n} exceeds the "
+                            f"{0 if data.control is None else len(data.control)} control items of {dataset}; lower "
+                            f"n or raise control_fraction")
+
+        def job(spec, seed, data=data):
+            return Job(family="", overrides={}, config={}, dataset=data.name, fingerprint=data.fingerprint, seed=seed,
+                       steps=0, eval=eval_config.to_json(registry), threads=resources.cpus, gpus=resources.gpus,
+                       label=gauntlet_label(spec), data_root=str(default_root(data.name).resolve()),
+                       gauntlet={**spec, **common})
+
+        jobs.extend(job({"kind": CONTROL, "adversary": CONTROL, "strength": None}, s) for s in settings.control_seeds)
+        for index, table in enumerate(adversaries):
+            for spec in _adversary_specs(table, lambda key=None, i=index: where("adversary", i, key), data, registry):
+                jobs.extend(job(spec, seed) for seed in seeds)
+    return jobs
+
+
+def _adversary_specs(table, at, data, registry) -> list[dict]:
+    """One [[adversary]] table's adversaries on one data set: a spec per strength, each checked now."""
+    _no_unknown(table, ADVERSARY_KEYS, at())
+    if ("family" in table) == ("damage" in table):
+        raise UserError(f"{at()}: an [[adversary]] names a constructed family (family = \"memorizer\", vary = \"m\") "
+                        f"or a damage (damage = {' or '.join(map(repr, DAMAGES))}), one of the two")
+    if "datasets" in table and data.name not in _string_list(table["datasets"], at("datasets"), "datasets"):
+        return []
+    strengths = table.get("strengths")
+    if isinstance(strengths, dict):
+        strengths = strengths.get(data.name, [])  # a table by data set: none here, no adversary here
+        if not strengths:
+            return []
+    if not isinstance(strengths, list) or not strengths:
+        raise UserError(f"{at('strengths')}: strengths must be a non-empty list, e.g. strengths = [25, 100, 400], or "
+                        f"a table by data set, e.g. strengths = {{digits = [0.1, 0.3]}}")
+    if "damage" in table:
+        damage = table["damage"]
+        if damage not in DAMAGES:
+            raise UserError(f"{at('damage')}: damage = {damage!r}: use one of {', '.join(DAMAGES)}")
+        return [{"kind": damage, "adversary": damage,
+                 "strength": _checked(lambda s=s: damage_strength(damage, s, data), at("strengths"))}
+                for s in strengths]
+    try:
+        family = registry.family(table["family"])
+    except UserError as exc:
+        raise UserError(f"{at('family')}: {exc}") from None
+    if family.kind != "constructed":
+        raise UserError(f"{at('family')}: {family.name} is trained, not constructed; an adversary is built from the "
+                        f"training split (a constructed family, e.g. memorizer)")
+    names = [f.name for f in dataclasses.fields(family.Config)]
+    vary, overrides = table.get("vary"), table.get("set", {})
+    if vary not in names:
+        raise UserError(f"{at('vary')}: vary names the setting the strengths set, one of {', '.join(names)}")
+    specs = []
+    for strength in strengths:
+        value = len(data.train) if strength == "all" else strength  # "all": every training item
+        config = _checked(lambda v=value: typed(family.Config, {**overrides, vary: v},
+                                                lambda key: at(key.split(".")[-1])), at("strengths"))
+        specs.append({"kind": "family", "adversary": family.name, "vary": vary, "set": dict(overrides),
+                      "strength": getattr(config, vary)})
+    return specs
 
 
 def _merged(base: dict, changes: dict) -> dict:

@@ -32,6 +32,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from gan_zoo.app import gauntlet_report
 from gan_zoo.app.plots import figure_png, pyplot
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
 from gan_zoo.registry import Registry
@@ -358,10 +359,12 @@ def _data_uri(payload: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(payload).decode()
 
 
-def render_html(board: dict, plots: dict, pictures: dict[str, bytes]) -> str:
-    """One self-contained page: every image is embedded, the sorting script is inline, nothing is fetched."""
+def render_html(board: dict, plots: dict, pictures: dict[str, bytes], gauntlet: str = "") -> str:
+    """One self-contained page: every image is embedded, the sorting script is inline, nothing is fetched.
+    `gauntlet` is the gauntlet's section (gauntlet_report.html_section), shown first when there is one."""
     e = html.escape
-    parts = [f"<h1>gan-zoo leaderboard{': ' + e(board['suite']) if board['suite'] else ''}</h1>",
+    title = f"gan-zoo leaderboard{': ' + e(board['suite']) if board['suite'] else ''}"
+    parts = ([gauntlet] if gauntlet else []) + [f"<h1>{title}</h1>",
              f"<p>Results in <code>{e(board['results'])}</code>, generated {e(board['generated'])}. Rows are sorted by "
              f"{e(board['sort'])}; click a column to sort by it. NND: held-out neural-net distance (mean over seeds "
              f"± sd); the noise floor is real held-out data against itself with the same discriminators.</p>",
@@ -397,7 +400,7 @@ def render_html(board: dict, plots: dict, pictures: dict[str, bytes]) -> str:
             f"<li>{e(f['title'])} ({e(f['status'])}, <code>{e(f['key'])}</code>): {e(str(f['error']))}</li>"
             for f in board["failures"]) + "</ul>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gan-zoo leaderboard</title>"
-            f"<style>{STYLE}</style></head><body>\n" + "\n".join(parts)
+            f"<style>{STYLE}{gauntlet_report.STYLE if gauntlet else ''}</style></head><body>\n" + "\n".join(parts)
             + f"\n<script>{SORT_SCRIPT}</script>\n</body></html>\n")
 
 
@@ -422,18 +425,33 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
             atomic_write_bytes(out / relative, payload)
             plot_files.setdefault(name, {})[kind] = relative
             board["datasets"][name]["plots"][kind] = relative
+    gauntlet = gauntlet_report.build(results, default_registry())
+    gauntlet_plots, gauntlet_files = {}, {}
+    if gauntlet:
+        for name in gauntlet["columns"]:
+            payload = gauntlet_report.plot(gauntlet, name)
+            if payload:
+                gauntlet_plots[name], gauntlet_files[name] = payload, f"plots/gauntlet-{name}.png"
+                atomic_write_bytes(out / gauntlet_files[name], payload)
+        written["gauntlet"] = out / "gauntlet.json"
+        atomic_write_json(written["gauntlet"], gauntlet["entries"])
+        board["gauntlet"] = {"entries": "gauntlet.json", "ladders": gauntlet["ladders"], "plots": gauntlet_files}
     if "json" in formats:
         written["json"] = out / "leaderboard.json"
         atomic_write_json(written["json"], board)
     if "md" in formats:
         written["md"] = out / "leaderboard.md"
-        atomic_write_bytes(written["md"], _relocate_markdown(render_markdown(board, plot_files), folder, out).encode())
+        text = render_markdown(board, plot_files)
+        if gauntlet:
+            text = gauntlet_report.markdown(gauntlet, gauntlet_files) + "\n" + text
+        atomic_write_bytes(written["md"], _relocate_markdown(text, folder, out).encode())
     if "html" in formats:
         pictures = {row[kind]: (folder / row[kind]).read_bytes()
                     for data in board["datasets"].values() for row in data["rows"]
                     for kind in ("samples", "montage") if row[kind] and (folder / row[kind]).exists()}
         written["html"] = out / "leaderboard.html"
-        atomic_write_bytes(written["html"], render_html(board, plots, pictures).encode())
+        section = gauntlet_report.html_section(gauntlet, gauntlet_plots, _data_uri) if gauntlet else ""
+        atomic_write_bytes(written["html"], render_html(board, plots, pictures, section).encode())
     return board, written
 
 
