@@ -47,7 +47,8 @@ class MemorizerConfig:
 
 @dataclass
 class GaussianMemorizerConfig(MemorizerConfig):
-    bandwidth: float = 0.0  # each component's std; 0: a quarter of the median nearest-neighbour distance
+    bandwidth: float = 0.0  # each coordinate's std; 0: a sample lies about a quarter of the median nearest-neighbour
+    # distance from its centre (std = that quarter / sqrt(dim)), nearer its own item than any other
 
     def __post_init__(self):
         super().__post_init__()
@@ -146,7 +147,10 @@ class GaussianMemorizer(Memorizer):
             flat = self.items.flatten(1)
             distances = torch.cdist(flat, flat).fill_diagonal_(math.inf)
             nearest = distances.min(dim=1).values
-            self.bandwidth.fill_(nearest[nearest.isfinite()].median().item() / 4 if self.m > 1 else 0.0)
+            # noise of std s per coordinate moves a sample about s sqrt(dim) away: scaled so that is a quarter of
+            # the distance to the nearest other item (unscaled, 64-pixel digits landed twice that far away)
+            quarter = nearest[nearest.isfinite()].median().item() / 4 if self.m > 1 else 0.0
+            self.bandwidth.fill_(quarter / math.sqrt(flat.shape[1]))
 
     def sample_latent(self, n, generator):
         """Per item: the component's index, then its standard normal noise."""

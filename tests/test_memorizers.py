@@ -63,6 +63,18 @@ def test_gaussian_memorizer_spreads_around_its_centres(ring8):
     assert model.facts()["components"] == 8
 
 
+def test_gaussian_memorizer_default_keeps_high_dimensional_samples_near_their_own_item(digits):
+    model = build("gaussian-memorizer", digits, m=50)
+    flat = model.items.flatten(1)
+    quarter = torch.cdist(flat, flat).fill_diagonal_(math.inf).min(dim=1).values.median().item() / 4
+    latents = model.sample_latent(2000, torch.Generator().manual_seed(1))
+    distances = torch.cdist(model.generate(latents).flatten(1), flat)
+    own = distances.gather(1, latents[:, :1].long()).squeeze(1)
+    # 64 pixels of noise at std quarter / 8: a sample lies about a quarter nearest-neighbour distance away
+    assert own.mean().item() == pytest.approx(quarter, rel=0.1)
+    assert (distances.argmin(dim=1) == latents[:, 0].long()).float().mean() > 0.95
+
+
 def test_partition_is_a_factorisation_into_equal_measure_intervals():
     assert radices(1024, 8) == [4, 4, 2, 2, 2, 2, 2, 2] and radices(81, 4) == [3, 3, 3, 3]
     assert radices(97, 3) == [97, 1, 1] and math.prod(radices(360, 5)) == 360

@@ -9,6 +9,7 @@ from gan_zoo.app.jobs import expand, load_suite
 from gan_zoo.config import typed
 from gan_zoo.errors import UserError
 from gan_zoo.harness.evaluate import EvalConfig
+from gan_zoo.harness.gauntlet import DAMAGES
 from gan_zoo.registry import registry
 
 REG = registry()
@@ -19,8 +20,11 @@ def test_every_registered_suite_expands_into_runnable_jobs(name):
     suite = load_suite(name, REG)
     assert suite.jobs and suite.description
     for job in suite.jobs:
-        family = REG.family(job.family)
-        assert job.steps == 0 if family.kind == "constructed" else job.steps > 0
+        if job.gauntlet:  # an adversary or the control: constructed or made from real items, never trained
+            assert job.steps == 0 and not job.family and job.gauntlet["kind"] in ("control", "family", *DAMAGES)
+        else:
+            family = REG.family(job.family)
+            assert job.steps == 0 if family.kind == "constructed" else job.steps > 0
         assert set(job.eval["settings"]) == set(job.eval["metrics"])  # every setting spelled out
         assert job.dataset in REG.datasets and len(job.key) == 16
     assert len({job.key for job in suite.jobs}) == len(suite.jobs)

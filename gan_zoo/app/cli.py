@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 import torch
 
+from gan_zoo.app import gauntlet_report
 from gan_zoo.app.bench import (
     EXECUTORS,
     phase_of,
@@ -596,7 +597,8 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
         progress.close()
     ordered = [results[job.key] for job in suite.jobs if job.key in results]
     board, written = write_report(out, ordered, suite=suite.name)
-    for name, header, rows in text_tables(board):
+    gauntlet = gauntlet_report.build(ordered, registry())
+    for name, header, rows in gauntlet_report.text_tables(gauntlet) if gauntlet else text_tables(board):
         click.echo(f"\n{name}")
         _print_table(rows, header)
     click.echo(f"leaderboard: {written['html']} (and {written['md']}, {written['json']})")

@@ -24,8 +24,9 @@ from gan_zoo.harness.gauntlet import label as adversary_label
 RULE = ("Detected (green): the adversary's value lies beyond the control's band in the metric's worse direction. "
         "The band is a {level:.0%} prediction interval for one more run of real control items (a split neither "
         "the adversaries nor the metrics' reference holds), over {k} control runs, each on its own split; every "
-        "source gives the same n items. Missed (red): inside the band or on the better side: the metric is fooled "
-        "at that strength. Cells: value (effect in control standard deviations, + is worse).")
+        "source gives the same n items. Not detected (red): inside the band or on its better side, so at that "
+        "strength the metric cannot tell the adversary from real data. Cells: value (effect in control standard "
+        "deviations, + is worse).")
 
 
 def build(results: list[dict], registry) -> dict | None:
@@ -101,7 +102,7 @@ FOOL_HEADER = ["score", "adversary", "fool point (smallest m missed)", "detected
 
 def markdown(gauntlet: dict, plot_files: dict) -> str:
     lines = ["## The gauntlet: which metric catches which adversary", "",
-             RULE.format(**_levels(gauntlet)), "", "✔ detected, ✘ missed (fooled), ? no verdict.", ""]
+             RULE.format(**_levels(gauntlet)), "", "✔ detected, ✘ not detected, ? no verdict.", ""]
     marks = {"detected": "✔", "missed": "✘", "unknown": "?"}
     for dataset, columns in gauntlet["columns"].items():
         header = ["score", "control: mean ± sd [band]"] + [label for _, _, label in columns]
@@ -121,6 +122,17 @@ def markdown(gauntlet: dict, plot_files: dict) -> str:
             lines += ["", f"![{dataset} gauntlet]({plot_files[dataset]})"]
         lines.append("")
     return "\n".join(lines)
+
+
+def text_tables(gauntlet: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(data set, header, rows) per data set: the matrix for a terminal, a mark per cell."""
+    marks = {"detected": "yes", "missed": "no", "unknown": "?"}
+    tables = []
+    for dataset, columns in gauntlet["columns"].items():
+        rows = [[label] + [marks[_cell(cells.get((a, s)))[1]] for a, s, _ in columns]
+                for _, label, cells in _rows(gauntlet, dataset)]
+        tables.append((f"gauntlet on {dataset} (detected?)", ["score"] + [lab for _, _, lab in columns], rows))
+    return tables
 
 
 STYLE = """
