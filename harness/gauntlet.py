@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from gan_zoo.config import number, whole, wholes
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
+from gan_zoo.family import config_from_dict
 from gan_zoo.sources import ModelSource, TensorSource
 from gan_zoo.training import construct
 
@@ -57,7 +58,7 @@ class GauntletConfig:
 
 
 def label(spec: dict) -> str:
-    """How reports name one adversary at one strength, e.g. `memorizer m=25`, `noise 0.1`."""
+    """How reports name one adversary at one strength, e.g. `memorizer m=25`, `noise std=0.1`."""
     if spec["kind"] == CONTROL:
         return CONTROL
     key = spec.get("vary") or {"drop-modes": "j", "noise": "std", "blur": "std"}[spec["adversary"]]
@@ -88,7 +89,7 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
         items, facts = _drop_modes(control, int(strength), n, generator, data.name)
     elif kind == "family":
         family = registry.family(spec["adversary"])
-        config = family.Config(**{**spec.get("set", {}), spec["vary"]: _strength_value(family, spec)})
+        config = config_from_dict(family.Config, {**spec.get("set", {}), spec["vary"]: _strength_value(family, spec)})
         model = construct(family, config, data, seed, device)
         items = ModelSource(model).draw(n, seed).cpu()
         facts = model.facts()
