@@ -76,3 +76,19 @@ def test_gaps_on_pairs_and_on_items_get_columns_of_their_own():
     rows = {row[0]: row for row in cells}
     assert rows["vanilla"][header.index("NND p≈1e3 (mlp, (x, z) pairs)")] == "-"
     assert rows["bigan"][header.index("NND p≈1e3 (mlp)")] == "-"
+
+
+def test_precision_recall_plot_only_where_prdc_was_measured():
+    from gan_zoo.app.report import precision_recall_plot
+
+    with_prdc = record("vanilla", 0, 0.3, 0.0)
+    with_prdc["eval"]["metrics"]["prdc"] = {k: v for k, v in zip(
+        ("precision", "recall", "density", "coverage"), (0.9, 0.2, 1.1, 0.3), strict=True)} | {
+        "k": 5, "n_fake": 100, "n_real": 100, "features": "pixels", "real_vs_real": {"precision": 0.95, "recall": 0.95,
+                                                                            "density": 1.0, "coverage": 0.97}}
+    board = build([with_prdc], folder="f", suite=None)
+    (row,) = board["datasets"]["digits"]["rows"]
+    assert row["cells"]["prdc.precision"]["mean"] == 0.9 and row["cells"]["prdc.recall"]["mean"] == 0.2
+    assert precision_recall_plot("digits", board["datasets"]["digits"]).startswith(b"\x89PNG")
+    without = build([record("vanilla", 0, 0.3, 0.0)], folder="f", suite=None)
+    assert precision_recall_plot("digits", without["datasets"]["digits"]) is None

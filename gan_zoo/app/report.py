@@ -12,8 +12,9 @@ no change to this file.
 
 JSON schema `gan-zoo-leaderboard/2`:
   schema, generated (UTC), results (the folder), suite (name or null), sort (the default order in words),
-  datasets {NAME: {capacities [target p], columns [{key, header}], rows [ROW], plots {nn_distance, birthday:
-  file names}}}, failures [{key, title, status, error}], versions (of the first good result)
+  datasets {NAME: {capacities [target p], columns [{key, header}], rows [ROW], plots {nn_distance, birthday,
+  precision_recall: file names}}}, failures [{key, title, status, error}], versions (of the first good result),
+  gauntlet (when the folder holds gauntlet jobs: {entries: "gauntlet.json", ladders, plots}; app/gauntlet_report.py)
 ROW: label, family ("" for an external source), source (what was judged), display_name, overrides, seeds, keys,
   excess (the sort key), cells {column key: {header, mean, sd, n, text}} (sd null for one seed; text, when the
   metric gives one, for a row of one seed), and for the plots: nn_heldout {target p: {mean, sd, n}}, nn_ci
@@ -257,6 +258,26 @@ def birthday_plot(name: str, board: dict) -> bytes | None:
     return _line_plot(f"{name}: birthday test", "sample size s", "P(duplicate among s samples)", draw) if rows else None
 
 
+def precision_recall_plot(name: str, board: dict) -> bytes | None:
+    """Precision against recall (Kynkaanniemi et al.'s picture): memorisers sit high on precision, mode droppers
+    low on recall, real data near (1, 1)."""
+    rows = [row for row in board["rows"] if all((row["cells"].get(f"prdc.{k}") or {}).get("mean") is not None
+                                                for k in ("precision", "recall"))]
+    if not rows:
+        return None
+    figure, axes = pyplot().subplots(figsize=(6, 5))
+    for index, row in enumerate(rows):
+        recall, precision = row["cells"]["prdc.recall"]["mean"], row["cells"]["prdc.precision"]["mean"]
+        axes.scatter(recall, precision, marker=MARKERS[index % len(MARKERS)], label=row["label"])
+    axes.set_xlim(-0.02, 1.02)
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlabel("recall (share of real data the samples cover)")
+    axes.set_ylabel("precision (share of samples on the real data)")
+    axes.set_title(f"{name}: precision against recall")
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return figure_png(figure)
+
+
 # -- rendering -------------------------------------------------------------------------------------------------
 
 def _num(summary: dict | None, digits: int = 4) -> str:
@@ -414,7 +435,8 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
     out = Path(out or folder)
     board = build(results, folder=str(folder), suite=suite)
     plots = {name: {kind: payload for kind, payload in
-                    (("nn_distance", nn_distance_plot(name, data)), ("birthday", birthday_plot(name, data)))
+                    (("nn_distance", nn_distance_plot(name, data)), ("birthday", birthday_plot(name, data)),
+                     ("precision_recall", precision_recall_plot(name, data)))
                     if payload}
              for name, data in board["datasets"].items()}
     written = {}
