@@ -15,7 +15,7 @@ from pathlib import Path
 
 from gan_zoo.registry import registry
 
-SECOND = {"seeds": "[1]", "control_seeds": "[200, 201, 202, 203, 204, 205]"}
+SECOND = {"seeds": "[1]", "control_seeds": "[200, 201, 202, 203, 204, 205, 206, 207]"}
 
 
 def second_suite(out: Path) -> Path:
