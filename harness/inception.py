@@ -5,7 +5,9 @@ The standard Inception network needs downloaded weights, so by default the "Ince
 classifier: a timm architecture trained here, on the CPU, on the data set's labelled training split, and cached
 as safetensors under the user cache directory, keyed by the data fingerprint and the classifier config. Its
 held-out accuracy is recorded with every score. With a local InceptionV3 weights file, the standard network is
-used instead and the file's checksum is recorded. Nothing is ever downloaded.
+used instead and the file's checksum is recorded: pytorch-fid's FID network (the 1008-class TF port published FID
+numbers are computed in; harness/fid_inception.py) or timm's 1000-class inception_v3, whichever the file holds.
+Nothing is ever downloaded.
 """
 
 from __future__ import annotations
@@ -133,8 +135,31 @@ def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: tor
     return classifier.eval(), {**info, "cached": str(path)}
 
 
-def inception_v3(weights: Path, device: torch.device) -> tuple[Classifier, dict]:
-    """The standard InceptionV3 (timm's architecture) from a local weights file; its checksum is recorded."""
+class FIDNetwork(nn.Module):
+    """pytorch-fid's FID InceptionV3 behind the data set's items: [-1, 1] to the [0, 1] it takes, gray to RGB."""
+
+    def __init__(self, network: nn.Module):
+        super().__init__()
+        self.network, self.num_features = network, network.num_features
+
+    def prepare(self, x):
+        return ((x.float() + 1) / 2).expand(-1, 3, -1, -1)
+
+    def forward(self, x):
+        return self.network(self.prepare(x))
+
+    def features(self, x):
+        return self.network.features(self.prepare(x))
+
+
+# The architecture a weights file is for, by the shape of its classifier's weight
+INCEPTION_ARCHS = {(1008, 2048): "fid_inception_v3", (1000, 2048): "inception_v3"}
+ARCH_NAMES = {"fid_inception_v3": "pytorch-fid's fid_inception_v3", "inception_v3": "timm's inception_v3"}
+
+
+def inception_v3(weights: Path, device: torch.device) -> tuple[nn.Module, dict]:
+    """The standard InceptionV3 from a local weights file, its checksum recorded: pytorch-fid's FID network when
+    the file's fc.weight is [1008, 2048], timm's inception_v3 when it is [1000, 2048]."""
     weights = Path(weights)
     if not weights.is_file():
         raise UserError(f"InceptionV3 weights {weights}: no such file; give a local InceptionV3 weights file")
@@ -145,15 +170,31 @@ def inception_v3(weights: Path, device: torch.device) -> tuple[Classifier, dict]
     except Exception as exc:
         raise UserError(f"InceptionV3 weights {weights}: not a readable weights file ({type(exc).__name__}); "
                         f"use .safetensors or a torch state dict") from None
-    network = _timm("inception_v3", num_classes=1000)
-    try:
-        network.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise UserError(f"{weights}: not InceptionV3 weights for timm's inception_v3 ({first})") \
-            from None
-    return Classifier(network, 299, channels=3).to(device).eval(), {"arch": "inception_v3", "sha256": digest,
-                                                                     "weights": str(weights)}
+    head = state.get("fc.weight") if isinstance(state, dict) else None
+    shape = tuple(head.shape) if isinstance(head, torch.Tensor) else None
+    arch = INCEPTION_ARCHS.get(shape)
+    if arch is None:
+        found = f"its fc.weight is {list(shape)}" if shape else "it has no fc.weight"
+        raise UserError(f"{weights}: not InceptionV3 weights ({found}); expected pytorch-fid's fid_inception_v3 "
+                        f"(fc.weight [1008, 2048]) or timm's inception_v3 (fc.weight [1000, 2048])")
+    if arch == "fid_inception_v3":
+        from gan_zoo.harness.fid_inception import FIDInceptionV3  # imported late: torchvision takes seconds
+
+        network = FIDInceptionV3()
+    else:
+        network = _timm("inception_v3", num_classes=1000)
+    try:  # strict: every tensor present and used, checked below for a one-line message
+        missing, unexpected = network.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of the wrong shape
+        lines = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line] or ["?"]
+        raise UserError(f"{weights}: not InceptionV3 weights for {ARCH_NAMES[arch]} ({lines[0]})") from None
+    if missing or unexpected:
+        raise UserError(f"{weights}: not InceptionV3 weights for {ARCH_NAMES[arch]} ({len(missing)} missing, "
+                        f"{len(unexpected)} unexpected tensors, e.g. {(missing or unexpected)[0]!r})")
+    info = {"arch": arch, "sha256": digest, "weights": str(weights)}
+    if arch == "fid_inception_v3":
+        return FIDNetwork(network).to(device).eval(), {**info, "logits": "pool3 @ fc.weight.T, no bias"}
+    return Classifier(network, 299, channels=3).to(device).eval(), info
 
 
 def inception_score(logits: torch.Tensor, splits: int = 10) -> dict:

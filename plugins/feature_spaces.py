@@ -5,9 +5,12 @@
   cached under ~/.cache/gan-zoo; harness/inception.py); its class logits serve the Inception Score. The default
   for labelled images.
 - `inception`: the standard InceptionV3 from a local weights file (`[eval.features.inception] weights = PATH`,
-  its SHA-256 recorded); nothing is downloaded. (No download option: the standard FID weights are a 1008-class
-  TF port with modified blocks that timm's inception_v3 does not load, and no full SHA-256 of the file is
-  published by its authors to pin a download to.)
+  its SHA-256 recorded); nothing is downloaded. The file decides the network: the standard FID weights
+  (pytorch-fid's pt_inception-2015-12-05-6726825d.pth, the 1008-class TF port published FID numbers are computed
+  in) load into a port of pytorch-fid's network (harness/fid_inception.py; images resized to 299x299 as
+  pytorch-fid does, 2048-d pool3 features, logits for the Inception Score without the fc bias as the original
+  code takes them); timm's 1000-class inception_v3 weights load into timm's network. (No download option: no
+  full SHA-256 of the FID weights is published by their authors to pin a download to.)
 - `timm:ARCH`: any timm model's pooled features (forward_features + forward_head(pre_logits=True)), the images
   resized to the model's default input size and normalised by its pretrained mean and std, gray repeated to RGB.
   Weights from a local file (SHA-256 recorded), from timm's hub only when `allow_download = true`, or random
@@ -26,7 +29,7 @@ from torch import nn
 from gan_zoo import hookimpl
 from gan_zoo.errors import UserError
 from gan_zoo.features import Extractor, FeatureSpace
-from gan_zoo.harness.inception import Classifier, ClassifierConfig, domain_classifier, inception_v3
+from gan_zoo.harness.inception import ClassifierConfig, domain_classifier, inception_v3
 
 
 class Pixels(Extractor):
@@ -35,9 +38,10 @@ class Pixels(Extractor):
 
 
 class Network(Extractor):
-    """Features (and logits) of a classifier network, computed in chunks on its device."""
+    """Features (and logits) of a classifier network (features(), forward() and num_features, as Classifier
+    has them), computed in chunks on its device."""
 
-    def __init__(self, name: str, network: Classifier, info: dict, device: torch.device, chunk: int = 512):
+    def __init__(self, name: str, network: nn.Module, info: dict, device: torch.device, chunk: int = 512):
         super().__init__(name, network.num_features, info)
         self.network, self.device, self.chunk = network.eval(), device, chunk
 
@@ -78,16 +82,21 @@ class ClassifierSpace(FeatureSpace):
 
 @dataclass
 class InceptionConfig:
-    weights: str = ""  # a local InceptionV3 weights file (.safetensors or a torch state dict); nothing downloads
+    weights: str = ""  # a local InceptionV3 weights file (.safetensors or a torch state dict): FID's or timm's
 
 
 class InceptionSpace(FeatureSpace):
     name = "inception"
-    description = "the standard InceptionV3 (2048-d pool features), from a local weights file"
+    description = ("the standard InceptionV3 (2048-d pool features) from a local weights file, nothing downloaded: "
+                   "the standard FID weights (pytorch-fid's 1008-class network) or timm's inception_v3")
     Config = InceptionConfig
 
     def applies(self, data, option):
-        return None if data.spec.is_image else f"{data.name} is not a set of images"
+        if not data.spec.is_image:
+            return f"{data.name} is not a set of images"
+        if data.spec.shape[0] not in (1, 3):
+            return f"{data.name} has {data.spec.shape[0]} channels; InceptionV3 takes RGB (gray is repeated)"
+        return None
 
     def load(self, data, option, config, device):
         if not config.weights:

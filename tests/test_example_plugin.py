@@ -10,8 +10,9 @@ import torch
 
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.datasets import open_dataset
+from gan_zoo.errors import UserError
 from gan_zoo.registry import load_registry
-from gan_zoo.testing import check_declaration, check_family, check_metric
+from gan_zoo.testing import check_declaration, check_discriminator, check_family, check_feature_space, check_metric
 
 from .conftest import REPO, run_cli
 
@@ -75,3 +76,51 @@ def test_its_metric_meets_the_contract_and_tells_copies_from_fresh_items(site, m
                      device=cpu).record["metrics"]
     assert copies["nearest_train"]["value"] == 0.0  # every generated item is a training item
     assert 0.8 < fresh["nearest_train"]["value"] < 1.2 and fresh["nearest_train"]["n"] == 150
+
+
+def test_its_discriminator_and_feature_space_are_listed_and_used_by_eval(site, tmp_path):
+    env = {"PYTHONPATH": str(site)}
+    discriminators = json.loads(run_cli("discriminators", "--json", env_extra=env).stdout)
+    spaces = json.loads(run_cli("features", "--json", env_extra=env).stdout)
+    maxout = next(d for d in discriminators if d["name"] == "maxout")
+    projection = next(s for s in spaces if s["name"] == "random-projection")
+    assert maxout["plugin"] == projection["plugin"] == "lsgan (gan-zoo-lsgan 0.1.0)"
+    assert projection["config"] == {"dim": 64, "seed": 0}
+    record_path = tmp_path / "memorizer.json"
+    run_cli("eval", "memorizer", "--dataset", "ring8", "--set", "m=50", "--metrics", "nn_distance,prdc",
+            "--capacities", "300", "-o", "nn_distance.discriminator=maxout", "-o", "nn_distance.ensemble.members=1",
+            "-o", "nn_distance.ensemble.steps=20", "-o", "nn_distance.max_items=300",
+            "-o", "prdc.features=random-projection", "-o", "prdc.samples=500", "-o", "features.random-projection.dim=8",
+            "--quiet", "--json", record_path, env_extra=env)
+    record = json.loads(record_path.read_text())
+    assert not record["errors"] and not record["skipped"]
+    nnd, prdc = record["metrics"]["nn_distance"], record["metrics"]["prdc"]
+    assert nnd["discriminator"] == "maxout"
+    [entry] = nnd["capacities"]
+    assert entry["target_p"] == 300 and abs(entry["p"] - 300) <= 30 and entry["mode"] == "vmap"
+    assert prdc["features"] == "random-projection" and prdc["space"] == {"dim": 8, "seed": 0}
+    assert record["eval_config"]["features"] == {"random-projection": {"dim": 8, "seed": 0}}
+    # 50 memorised items cover little of ring8, in the projection as in the data: real data covers it
+    assert prdc["coverage"] < 0.6 < prdc["real_vs_real"]["coverage"]
+
+
+def test_its_discriminator_and_feature_space_pass_the_contracts(site, monkeypatch):
+    from gan_zoo.harness.evaluate import EvalConfig
+
+    monkeypatch.syspath_prepend(str(site))
+    reg = load_registry()
+    maxout, projection = reg.discriminator("maxout"), reg.feature_space("random-projection")
+    ring8 = open_dataset(reg.dataset("ring8"), seed=0)
+    check_discriminator(maxout)
+    check_discriminator(maxout, "3")
+    with pytest.raises(UserError, match="maxout:1: the option is the number of pieces"):
+        maxout.build(ring8.spec, 0, 4, "1")
+    default = check_feature_space(projection, ring8)
+    other = check_feature_space(projection, ring8, config=projection.Config(dim=8, seed=1))
+    assert default.dim == 64 and other.info == {"dim": 8, "seed": 1}
+    with pytest.raises(UserError, match="dim = 0: must be a whole number"):
+        EvalConfig.build(reg, ["prdc"], {"prdc": {"features": "random-projection"}}, {"random-projection": {"dim": 0}})
+    with pytest.raises(UserError, match="random-projection:8: it takes no option"):
+        projection().load(ring8, "8", projection.Config(), torch.device("cpu"))
+    record = check_metric(reg, "prdc", settings={"features": "random-projection", "samples": 500})
+    assert record["metrics"]["prdc"]["space"] == {"dim": 64, "seed": 0}

@@ -20,16 +20,6 @@ def disc(name):
     return registry().discriminator(base), option
 
 
-@pytest.mark.parametrize("name", sorted(registry().discriminators))
-def test_every_discriminator_class_scores_items_and_pairs(name):
-    cls = registry().discriminator(name)
-    option = "test_resnet" if name == "timm" else ""
-    module = cls.build(IMAGE, 0, 8, option)
-    assert module(torch.randn(4, 1, 8, 8)).shape == (4,) and count_parameters(module) > 0
-    if name != "timm":
-        assert cls.build(IMAGE, 3, 8, option)(torch.randn(4, 1, 8, 8), torch.randn(4, 3)).shape == (4,)
-
-
 @pytest.mark.parametrize("spec, name, target", [(VECTOR, "mlp", 1000), (VECTOR, "mlp", 100_000),
                                                 (IMAGE, "mlp", 10_000), (IMAGE, "conv", 20_000),
                                                 (VECTOR, "mlp:3", 5000)])

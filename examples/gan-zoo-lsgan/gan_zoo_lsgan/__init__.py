@@ -2,8 +2,9 @@
 
 The discriminator regresses real items to 1 and generated ones to 0; the generator pulls its items' scores
 towards 1. Everything else (players, optimizers, training loop, checkpoints) comes from gan-zoo. The plugin also ships a
-benchmark suite, `lsgan-vs-vanilla` (`gan-zoo bench lsgan-vs-vanilla`), and a metric, `nearest_train`
-(nearest_train.py), to show every kind of hook in one place.
+benchmark suite, `lsgan-vs-vanilla` (`gan-zoo bench lsgan-vs-vanilla`), a metric, `nearest_train`
+(nearest_train.py), an evaluation discriminator class, `maxout` (maxout.py), and a feature space,
+`random-projection` (random_projection.py), to show every kind of hook but data sets in one place.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,9 @@ from gan_zoo import hookimpl
 from gan_zoo.plugins.vanilla import VanillaConfig, VanillaGAN
 from gan_zoo.suites import SuiteFile
 
+from .maxout import MAXOUT
 from .nearest_train import NearestTrain
+from .random_projection import RandomProjection
 
 
 @dataclass
@@ -49,3 +52,13 @@ def register_suites(register):
 @hookimpl
 def register_metrics(register):
     register(NearestTrain)
+
+
+@hookimpl
+def register_discriminators(register):
+    register(MAXOUT)
+
+
+@hookimpl
+def register_feature_spaces(register):
+    register(RandomProjection)
