@@ -44,6 +44,8 @@ class Column:
     header: str  # what the table shows, naming the discriminator or feature space where there is one
     value: float | None
     text: str | None = None  # shown instead of the number when the leaderboard row has one seed
+    scale: str = "linear"  # "log" for a positive size whose spread grows with it (a support estimate): the
+    # gauntlet builds its band from the logs
 
 
 class Metric:

@@ -16,7 +16,9 @@ Protocol, per data set and seed:
 - Detection: the control runs at K seeds, each its own split. Its values give the band, a prediction interval
   mean +- t(level, K-1) sd sqrt(1 + 1/K) that holds one more control run with probability `level` (normal
   values). A score is detected when an adversary's value (the mean over its seeds) lies beyond the band's edge
-  in the metric's worse direction. Effect: (value - mean) / sd, positive when worse.
+  in the metric's worse direction. Effect: (value - mean) / sd, positive when worse. A column declared on a log
+  scale (Column.scale: a positive size such as the birthday test's support estimate, whose spread grows with it
+  and whose values from a few collisions are far from normal) gets its band, and effect, from the logs.
 - Fool point of a ladder (a family whose strength is its support m): the smallest m at which a score no longer
   detects it.
 """
@@ -184,8 +186,30 @@ def scores(record: dict, registry) -> dict[str, dict]:
         for column in metric().columns(result, record):
             if column.value is not None and math.isfinite(column.value):
                 found[column.key] = {"metric": name, "label": column.header, "value": float(column.value),
-                                     "worse": metric.worse}
+                                     "worse": metric.worse, "scale": column.scale}
     return found
+
+
+def control_band(values: list[float], level: float, scale: str) -> dict | None:
+    """The band on the column's scale: on a log scale (a positive size, such as a support estimate, whose spread
+    grows with it) the interval is made of the logs and its ends reported back in the column's units."""
+    if scale == "log" and all(v > 0 for v in values):
+        logged = band([math.log(v) for v in values], level)
+        if logged is None:
+            return None
+        return {**logged, "scale": "log", "low": math.exp(logged["low"]), "high": math.exp(logged["high"])}
+    linear = band(values, level)
+    return None if linear is None else {**linear, "scale": "linear"}
+
+
+def judge_on_scale(value: float, control: dict, worse: str) -> tuple[float | None, bool]:
+    """judge() on the band's scale: logs for a log band (its mean and sd are of the logs)."""
+    if control["scale"] != "log":
+        return judge(value, control, worse)
+    if value <= 0:  # below every positive control value: worse when lower is worse
+        return None, worse == "lower"
+    logged = {**control, "low": math.log(control["low"]), "high": math.log(control["high"])}
+    return judge(math.log(value), logged, worse)
 
 
 def entries(results: list[dict], registry) -> list[dict]:
@@ -213,12 +237,12 @@ def entries(results: list[dict], registry) -> list[dict]:
         score = observed[dataset, key]
         values = [s["value"] for _, s in sorted(seen, key=lambda pair: pair[0])]
         value = sum(values) / len(values)
-        control = band(controls.get((dataset, key), []), levels[dataset])
+        control = control_band(controls.get((dataset, key), []), levels[dataset], score["scale"])
         effect, detected, reason = None, None, None
         if control is None:
             reason = f"the control gave {len(controls.get((dataset, key), []))} values (3 needed)"
         else:
-            effect, detected = judge(value, control, score["worse"])
+            effect, detected = judge_on_scale(value, control, score["worse"])
         table.append({
             "dataset": dataset, "metric": score["metric"], "score": key, "label": score["label"],
             "worse": score["worse"], "adversary": adversary, "kind": kinds[adversary], "strength": strength,

@@ -162,7 +162,8 @@ class Birthday(Metric):
         if true:
             text += f" (true {true})"
         where = "" if result["features"] == "pixels" else f", {result['features']}"
-        return [Column("birthday.support", f"birthday support ({support['method']}{where})", support["value"], text)]
+        return [Column("birthday.support", f"birthday support ({support['method']}{where})", support["value"], text,
+                       scale="log")]
 
     def summary(self, result):
         support, low, high = result["support"], *result["support"]["ci"]

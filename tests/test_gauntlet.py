@@ -207,3 +207,19 @@ def test_a_tiny_gauntlet_places_a_third_party_metric_in_the_matrix_with_no_other
     assert "The gauntlet" in board and "| spread | " in board
     page = (tmp_path / "out" / "leaderboard.html").read_text()
     assert 'class="detected"' in page and 'class="missed"' in page
+
+
+def test_a_log_scale_band_holds_a_heavy_tailed_size_and_still_detects():
+    """Support estimates from 1-3 collisions (41583, 62375, 124750: ring8's real items) are far from normal: on
+    the linear scale their band reaches below 0 and a memorizer's support of 27 passes; on the log scale it is
+    caught, and a value inside the control's range is not."""
+    from gan_zoo.harness.gauntlet import control_band, judge_on_scale
+
+    values = [124750.0, 124750.0, 62375.0, 41583.3, 124750.0, 41583.3, 62375.0, 41583.3]
+    linear, logged = control_band(values, 0.99, "linear"), control_band(values, 0.99, "log")
+    assert linear["low"] < 27 < linear["high"] and not judge_on_scale(27.0, linear, "lower")[1]
+    assert logged["scale"] == "log" and 27 < logged["low"] < 41583.3 and logged["high"] > 124750
+    effect, detected = judge_on_scale(27.0, logged, "lower")
+    assert detected and effect > 5
+    assert not judge_on_scale(60000.0, logged, "lower")[1]
+    assert control_band([3.0, -1.0, 2.0], 0.99, "log")["scale"] == "linear"  # not all positive: linear

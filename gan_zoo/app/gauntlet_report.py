@@ -5,10 +5,10 @@ Written by report.write_report beside the leaderboard whenever a results folder 
 numbers come from harness.gauntlet (the protocol and the detection rule are documented there).
 
 gauntlet.json: a list, one entry per data set, score, adversary and strength: dataset, metric (the registered
-metric), score (its leaderboard column key), label, worse, adversary, strength, value (mean over its seeds),
-values, seeds, band [low, high] (null without a control spread), control {mean, sd, k, level, low, high},
-effect (control sds, positive when worse; null when the control has no spread), detected (true, false, or null
-with a reason).
+metric), score (its leaderboard column key), label, worse, adversary, kind, strength, value (mean over its
+seeds), values, seeds, band [low, high] (null without a control spread), control {mean, sd, k, level, low, high,
+scale} (scale "log": mean and sd are of the logs), effect (control sds, positive when worse; null when the
+control has no spread), detected (true, false, or null with a reason).
 """
 
 from __future__ import annotations
@@ -78,7 +78,10 @@ def _control(cells: dict) -> str:
     control = next(iter(cells.values()))["control"]
     if control is None:
         return "-"
-    return f"{control['mean']:.3g} ± {control['sd']:.2g} [{control['low']:.3g}, {control['high']:.3g}]"
+    band = f"[{control['low']:.3g}, {control['high']:.3g}]"
+    if control["scale"] == "log":  # mean and sd of the logs: the geometric mean, and the spread as a factor
+        return f"{math.exp(control['mean']):.3g} ×/÷ {math.exp(control['sd']):.2g} {band}"
+    return f"{control['mean']:.3g} ± {control['sd']:.2g} {band}"
 
 
 def _fool_points(gauntlet: dict, dataset: str) -> list[list[str]]:
@@ -194,7 +197,8 @@ def plot(gauntlet: dict, dataset: str) -> bytes | None:
         control = next((e["control"] for e in found if e["control"]), None)
         if control:
             axes.axhspan(control["low"], control["high"], color="grey", alpha=0.25, label="control band")
-            axes.axhline(control["mean"], color="grey", linewidth=1)
+            centre = math.exp(control["mean"]) if control["scale"] == "log" else control["mean"]
+            axes.axhline(centre, color="grey", linewidth=1)
         for index, ladder in enumerate(ladder for ladder in ladders if ladder["score"] == score):
             rungs = sorted((e for e in found if e["adversary"] == ladder["adversary"]), key=lambda e: e["strength"])
             x, y = [e["strength"] for e in rungs], [e["value"] for e in rungs]
@@ -205,6 +209,8 @@ def plot(gauntlet: dict, dataset: str) -> bytes | None:
                 axes.plot(*zip(*hits, strict=True), marker="os^D"[index % 4], linestyle="none",
                           color=line.get_color())
         axes.set_xscale("log")
+        if control and control["scale"] == "log":
+            axes.set_yscale("log")
         axes.set_title(found[0]["label"] + f" ({found[0]['worse']} is worse)", fontsize=8)
         axes.set_xlabel("memorised support m", fontsize=8)
         axes.tick_params(labelsize=7)
