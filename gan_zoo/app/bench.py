@@ -213,15 +213,16 @@ def run_jobs(pending: list[Job], out: Path, *, executor: str, jobs: int, address
     return _on_worker_processes(pending, out, device, jobs)
 
 
-def _worker_start() -> None:
+def _worker_start(runner: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the pool
-    _die_with_parent()
+    _die_with_parent(runner)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(runner: int) -> None:
     """Ask Linux to SIGKILL this worker when the runner that started it dies, even by kill -9: an orphan would go
-    on writing into the job folders a rerun is writing. Elsewhere there is no such call; the pool's own cleanup
-    still runs on every ordinary exit."""
+    on writing into the job folders a rerun is writing. The request only covers a death after it is made, so a
+    worker whose runner died while it was still starting (importing torch takes seconds) leaves at once.
+    Elsewhere there is no such call; the pool's own cleanup still runs on every ordinary exit."""
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -229,11 +230,13 @@ def _die_with_parent() -> None:
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
         except OSError:
             pass
+    if os.getppid() != runner:  # re-parented: the runner is gone
+        os._exit(1)
 
 
 def _on_worker_processes(pending: list[Job], out: Path, device: str, jobs: int) -> Iterator[dict]:
     context = multiprocessing.get_context("spawn")  # fork after torch has started threads is unsafe
-    pool = context.Pool(jobs, initializer=_worker_start)
+    pool = context.Pool(jobs, initializer=_worker_start, initargs=(os.getpid(),))
     try:
         yield from pool.imap_unordered(partial(execute, out=str(out), device=device), pending)
         pool.close()
