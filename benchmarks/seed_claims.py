@@ -73,15 +73,18 @@ def memorizer_curve(data, sizes, dataset):
 
 def encoder_decoder(data, supports, dataset):
     print(f"\n## encoder-decoder constructions on {dataset}\n")
-    print("| family | m | p | joint held-out gap | noise floor [CI] | birthday support / collisions | probe (chance) |")
+    print("| family | m | p | joint held-out gap | noise floor [CI] | birthday support [99%] / ML fit "
+          "| probe (chance) |")
     print("|---|---|---|---|---|---|---|")
     constructions = {}
     for name, m in ((name, m) for m in supports for name in ("ed-memorizer", "relu-memorizer")):
         metrics = run(name, data, ("nn_distance", "birthday", "probe"), m=m)
         constructions[f"{name} m={m}"] = metrics
         b, probe = metrics["birthday"], metrics["probe"]
-        support = (f"{b['ml_estimate']:.3g} / {b['collision_estimate']:.3g}" if b["collisions"] else
-                   f"none up to s = {b['no_duplicates_up_to']}")
+        low, high = b["support"]["ci"]
+        ml = "-" if b["ml_estimate"] is None else f"{b['ml_estimate']:.3g}"
+        support = (f"{b['support']['value']:.3g} [{low:.3g}, {high:.3g}] / ML {ml}" if b["collisions"] else
+                   f"> {low:.3g} (none up to s = {b['no_duplicates_up_to']})")
         for e in metrics["nn_distance"]["capacities"]:
             low, high = e["noise_floor_ci"]
             print(f"| {name} | {m} | {e['p']} | {e['heldout_gap']:.3f} | {e['noise_floor']:.3f} "
