@@ -231,7 +231,7 @@ def entries(results: list[dict], registry) -> list[dict]:
                 controls[job["dataset"], key].append(score["value"])
             else:
                 runs[job["dataset"], key, spec["adversary"], spec["strength"]].append((job["seed"], score))
-                kinds[spec["adversary"]] = spec["kind"]
+                kinds[spec["adversary"]] = spec["kind"], spec.get("vary")
     table = []
     for (dataset, key, adversary, strength), seen in sorted(runs.items(), key=lambda item: str(item[0])):
         score = observed[dataset, key]
@@ -245,7 +245,8 @@ def entries(results: list[dict], registry) -> list[dict]:
             effect, detected = judge_on_scale(value, control, score["worse"])
         table.append({
             "dataset": dataset, "metric": score["metric"], "score": key, "label": score["label"],
-            "worse": score["worse"], "adversary": adversary, "kind": kinds[adversary], "strength": strength,
+            "worse": score["worse"], "adversary": adversary, "kind": kinds[adversary][0],
+            "vary": kinds[adversary][1], "strength": strength,
             "value": value,
             "values": values, "seeds": sorted(seed for seed, _ in seen),
             "band": None if control is None else [control["low"], control["high"]], "control": control,
@@ -264,7 +265,7 @@ def ladders(table: list[dict]) -> list[dict]:
         rungs.sort(key=lambda e: e["strength"])
         missed = [e["strength"] for e in rungs if e["detected"] is False]
         found.append({"dataset": dataset, "score": key, "label": rungs[0]["label"], "adversary": adversary,
-                      "kind": rungs[0]["kind"],
+                      "kind": rungs[0]["kind"], "vary": rungs[0]["vary"],
                       "strengths": [e["strength"] for e in rungs],
                       "detected_at": [e["strength"] for e in rungs if e["detected"]],
                       "fool_point": missed[0] if missed else None})

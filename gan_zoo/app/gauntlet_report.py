@@ -5,10 +5,10 @@ Written by report.write_report beside the leaderboard whenever a results folder 
 numbers come from harness.gauntlet (the protocol and the detection rule are documented there).
 
 gauntlet.json: a list, one entry per data set, score, adversary and strength: dataset, metric (the registered
-metric), score (its leaderboard column key), label, worse, adversary, kind, strength, value (mean over its
-seeds), values, seeds, band [low, high] (null without a control spread), control {mean, sd, k, level, low, high,
-scale} (scale "log": mean and sd are of the logs), effect (control sds, positive when worse; null when the
-control has no spread), detected (true, false, or null with a reason).
+metric), score (its leaderboard column key), label, worse, adversary, kind, vary (a family's setting, else
+null), strength, value (mean over its seeds), values, seeds, band [low, high] (null without a control spread),
+control {mean, sd, k, level, low, high, scale} (scale "log": mean and sd are of the logs), effect (control sds,
+positive when worse; null when the control has no spread), detected (true, false, or null with a reason).
 """
 
 from __future__ import annotations
@@ -34,18 +34,17 @@ def build(results: list[dict], registry) -> dict | None:
     table = entries(results, registry)
     if not table:
         return None
-    order: dict[str, list[tuple]] = {}  # per data set, adversaries in suite order, strengths ascending
+    labels: dict[str, dict[tuple, str]] = {}  # per data set: (adversary, strength) -> label, in suite order
     for result in results:
         spec = result["job"].get("gauntlet")
         if spec and spec["kind"] != CONTROL:
-            columns = order.setdefault(result["job"]["dataset"], [])
-            if (spec["adversary"], spec["strength"]) not in [(a, s) for a, s, _ in columns]:
-                columns.append((spec["adversary"], spec["strength"], adversary_label(spec)))
-    firsts = {}
-    for dataset, columns in order.items():
-        for adversary, _, _ in columns:
-            firsts.setdefault((dataset, adversary), len(firsts))
-        columns.sort(key=lambda column, d=dataset: (firsts[d, column[0]], column[1]))
+            labels.setdefault(result["job"]["dataset"], {})[spec["adversary"], spec["strength"]] = adversary_label(spec)
+    order = {}  # adversaries in the order the suite names them, each one's strengths ascending
+    for dataset, named in labels.items():
+        rank: dict[str, int] = {}
+        for adversary, _ in named:
+            rank.setdefault(adversary, len(rank))
+        order[dataset] = [(a, s, named[a, s]) for a, s in sorted(named, key=lambda c, r=rank: (r[c[0]], c[1]))]
     return {"entries": table, "ladders": ladders(table), "columns": order}
 
 
@@ -85,14 +84,15 @@ def _control(cells: dict) -> str:
 
 
 def _fool_points(gauntlet: dict, dataset: str) -> list[list[str]]:
-    """Per score, for each family ladder: the smallest memorised m it misses (with p log p for the NND)."""
+    """Per score, for each family ladder: the smallest strength (a memorised support m) it misses, with p log p
+    beside the NND."""
     rows = []
     for ladder in gauntlet["ladders"]:
         if ladder["dataset"] != dataset or len(ladder["strengths"]) < 2 or ladder["kind"] != "family":
             continue
-        top = ladder["strengths"][-1]
-        point = (f"m = {ladder['fool_point']:g}" if ladder["fool_point"] is not None
-                 else f"not fooled up to m = {top:g}")
+        key, top = ladder["vary"] or "strength", ladder["strengths"][-1]
+        point = (f"{key} = {ladder['fool_point']:g}" if ladder["fool_point"] is not None
+                 else f"not fooled up to {key} = {top:g}")
         p = _capacity(ladder["score"])
         rows.append([ladder["label"], ladder["adversary"], point,
                      ", ".join(f"{m:g}" for m in ladder["detected_at"]) or "none",
@@ -100,7 +100,7 @@ def _fool_points(gauntlet: dict, dataset: str) -> list[list[str]]:
     return rows
 
 
-FOOL_HEADER = ["score", "adversary", "fool point (smallest m missed)", "detected at m", "p log p (NND)"]
+FOOL_HEADER = ["score", "adversary", "fool point (smallest strength missed)", "detected at", "p log p (NND)"]
 
 
 def markdown(gauntlet: dict, plot_files: dict) -> str:
@@ -212,7 +212,8 @@ def plot(gauntlet: dict, dataset: str) -> bytes | None:
         if control and control["scale"] == "log":
             axes.set_yscale("log")
         axes.set_title(found[0]["label"] + f" ({found[0]['worse']} is worse)", fontsize=8)
-        axes.set_xlabel("memorised support m", fontsize=8)
+        axes.set_xlabel(" / ".join(sorted({ladder["vary"] or "strength" for ladder in ladders
+                                           if ladder["score"] == score})), fontsize=8)
         axes.tick_params(labelsize=7)
     for axes in list(grid.flat)[len(scores):]:
         axes.axis("off")
