@@ -99,6 +99,16 @@ class Metric:
                 "reference": cls.reference, "config": dataclasses.asdict(cls.Config())}
 
 
+def record_columns(record: dict, registry):
+    """(metric class, column) for every leaderboard column of an evaluation record, by the registered metrics; a
+    metric whose plugin is not installed here is passed over (the record still holds its result)."""
+    for name, result in record["metrics"].items():
+        metric = registry.metrics.get(name)
+        if metric is not None:
+            for column in metric().columns(result, record):
+                yield metric, column
+
+
 class EvalContext:
     """What a metric computes with: the source, the data set, the seed, and feature spaces loaded once.
 

@@ -36,6 +36,7 @@ from gan_zoo.config import number, whole, wholes
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
 from gan_zoo.family import config_from_dict
+from gan_zoo.metrics import record_columns
 from gan_zoo.sources import ModelSource, TensorSource
 from gan_zoo.training import construct
 
@@ -91,7 +92,7 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
         items, facts = _drop_modes(control, int(strength), n, generator, data.name)
     elif kind == "family":
         family = registry.family(spec["adversary"])
-        config = config_from_dict(family.Config, {**spec.get("set", {}), spec["vary"]: _strength_value(family, spec)})
+        config = config_from_dict(family.Config, {**spec.get("set", {}), spec["vary"]: strength})  # typed at load
         model = construct(family, config, data, seed, device)
         items = ModelSource(model).draw(n, seed).cpu()
         facts = model.facts()
@@ -112,12 +113,6 @@ def damage_strength(damage: str, strength, data: LoadedDataset) -> float:
     if damage == "blur" and not data.spec.is_image:
         raise UserError(f"blur: {data.name} is not a set of images")
     return number(f"{damage} (std)", strength, 0, low_open=True)
-
-
-def _strength_value(family, spec):
-    """The strength as the type the family's setting has (a support m is a whole number)."""
-    default = getattr(family.Config(), spec["vary"])
-    return int(spec["strength"]) if isinstance(default, int) and not isinstance(default, bool) else spec["strength"]
 
 
 def gaussian_blur(images: torch.Tensor, std: float) -> torch.Tensor:
@@ -178,16 +173,10 @@ def judge(value: float, control: dict, worse: str) -> tuple[float | None, bool]:
 def scores(record: dict, registry) -> dict[str, dict]:
     """The numbers a gauntlet judges in one evaluation record: each registered metric's leaderboard columns that
     hold a number, with the metric's worse direction."""
-    found = {}
-    for name, result in record["metrics"].items():
-        metric = registry.metrics.get(name)
-        if metric is None:
-            continue
-        for column in metric().columns(result, record):
-            if column.value is not None and math.isfinite(column.value):
-                found[column.key] = {"metric": name, "label": column.header, "value": float(column.value),
-                                     "worse": metric.worse, "scale": column.scale}
-    return found
+    return {column.key: {"metric": metric.name, "label": column.header, "value": float(column.value),
+                         "worse": metric.worse, "scale": column.scale}
+            for metric, column in record_columns(record, registry)
+            if column.value is not None and math.isfinite(column.value)}
 
 
 def control_band(values: list[float], level: float, scale: str) -> dict | None:

@@ -80,6 +80,15 @@ class ClassifierSpace(FeatureSpace):
         return Network("classifier", network, info, device)
 
 
+def rgb_images(data, network: str) -> str | None:
+    """Why a network that takes RGB images cannot measure this data set (gray images are repeated to RGB)."""
+    if not data.spec.is_image:
+        return f"{data.name} is not a set of images"
+    if data.spec.shape[0] not in (1, 3):
+        return f"{data.name} has {data.spec.shape[0]} channels; {network} takes RGB (gray is repeated)"
+    return None
+
+
 @dataclass
 class InceptionConfig:
     weights: str = ""  # a local InceptionV3 weights file (.safetensors or a torch state dict): FID's or timm's
@@ -92,11 +101,7 @@ class InceptionSpace(FeatureSpace):
     Config = InceptionConfig
 
     def applies(self, data, option):
-        if not data.spec.is_image:
-            return f"{data.name} is not a set of images"
-        if data.spec.shape[0] not in (1, 3):
-            return f"{data.name} has {data.spec.shape[0]} channels; InceptionV3 takes RGB (gray is repeated)"
-        return None
+        return rgb_images(data, "InceptionV3")
 
     def load(self, data, option, config, device):
         if not config.weights:
@@ -209,11 +214,7 @@ class TimmSpace(FeatureSpace):
     Config = TimmConfig
 
     def applies(self, data, option):
-        if not data.spec.is_image:
-            return f"{data.name} is not a set of images"
-        if data.spec.shape[0] not in (1, 3):
-            return f"{data.name} has {data.spec.shape[0]} channels; timm models take RGB (gray is repeated)"
-        return None
+        return rgb_images(data, "a timm model")
 
     def load(self, data, option, config, device):
         import timm  # imported late: timm pulls in torchvision

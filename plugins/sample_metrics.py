@@ -52,8 +52,15 @@ class SampleMetric(Metric):
 
     needs = ("samples",)
 
+    label: str = ""  # the column header's name, e.g. "KID"
+
     def space(self, ctx, config) -> str:
         return config.features or default_space(ctx.data)
+
+    def headline_column(self, result: dict, text: str) -> list[Column]:
+        """The one leaderboard column of a metric with a single headline: headed with its space and n."""
+        return [Column(self.name, f"{self.label} ({result['features']}, n={result['n_fake']})",
+                       result[self.headline_key], text)]
 
     def applies(self, ctx, config):
         reason = super().applies(ctx, config)  # checks `needs`, and a space named in the config
@@ -172,6 +179,7 @@ class KIDConfig:
 
 class KID(SampleMetric):
     name = "kid"
+    label = "KID"
     description = "kernel inception distance (unbiased cubic-kernel MMD^2 over subsets) to held-out data, beside real"
     Config = KIDConfig
     worse = "higher"
@@ -198,8 +206,7 @@ class KID(SampleMetric):
                 **self.protocol(ctx, space)}
 
     def columns(self, result, record):
-        return [Column("kid", f"KID ({result['features']}, n={result['n_fake']})", result["mean"],
-                       f"{result['mean']:.4g} (real {result['real_vs_real']['mean']:.3g})")]
+        return self.headline_column(result, f"{result['mean']:.4g} (real {result['real_vs_real']['mean']:.3g})")
 
     def summary(self, result):
         spread = "" if result["std"] is None else f" +- {result['std']:.4g}"
@@ -227,6 +234,7 @@ class MiFIDConfig:
 
 class MiFID(SampleMetric):
     name = "mifid"
+    label = "MiFID"
     description = "memorisation-informed FD: FD to held-out data over the cosine closeness to training items"
     Config = MiFIDConfig
     worse = "higher"
@@ -253,9 +261,8 @@ class MiFID(SampleMetric):
                 **self.protocol(ctx, space)}
 
     def columns(self, result, record):
-        return [Column("mifid", f"MiFID ({result['features']}, n={result['n_fake']})", result["mifid"],
-                       f"{result['mifid']:.4g} (real {result['real_vs_real']['mifid']:.3g}"
-                       f"{', penalised' if result['penalised'] else ''})")]
+        return self.headline_column(result, f"{result['mifid']:.4g} (real {result['real_vs_real']['mifid']:.3g}"
+                                            f"{', penalised' if result['penalised'] else ''})")
 
     def summary(self, result):
         penalty = (f"penalised: distance {result['distance']:.3g} < {result['cosine_threshold']}"
@@ -281,6 +288,7 @@ class CTConfig:
 
 class CT(SampleMetric):
     name = "ct"
+    label = "C_T"
     description = "C_T data-copying test: generated vs held-out distances to the training set (<< 0: copying)"
     Config = CTConfig
     # << 0 is copying, which this test exists to find; >> 0 is underfitting, which fd, kid and prdc show better
@@ -302,8 +310,7 @@ class CT(SampleMetric):
     def columns(self, result, record):
         dropped = f", {result['cells_dropped']} of {result['n_cells']} cells dropped" if result["cells_dropped"] \
             else ""
-        return [Column("ct", f"C_T ({result['features']}, n={result['n_fake']})", result["ct"],
-                       f"{result['ct']:.3g} (null 0{dropped})")]
+        return self.headline_column(result, f"{result['ct']:.3g} (null 0{dropped})")
 
     def summary(self, result):
         return (f"C_T {result['ct']:.3f} (null 0; << 0 copies training items, >> 0 underfits) over "
@@ -323,6 +330,7 @@ class AuthPctConfig:
 
 class AuthPct(SampleMetric):
     name = "authpct"
+    label = "AuthPct"
     description = "authenticity %: generated items farther from their nearest training item than it is from its own"
     Config = AuthPctConfig
     worse = "lower"
@@ -339,8 +347,7 @@ class AuthPct(SampleMetric):
                 "n_train": len(train), "cut": cut, **self.protocol(ctx, space)}
 
     def columns(self, result, record):
-        return [Column("authpct", f"AuthPct ({result['features']}, n={result['n_fake']})", result["authpct"],
-                       f"{result['authpct']:.1f}% (held-out real {result['real_heldout']:.1f}%)")]
+        return self.headline_column(result, f"{result['authpct']:.1f}% (held-out real {result['real_heldout']:.1f}%)")
 
     def summary(self, result):
         return (f"authpct {result['authpct']:.1f}% of {result['n_fake']} generated items against "
@@ -365,6 +372,7 @@ class VendiConfig:
 
 class Vendi(SampleMetric):
     name = "vendi"
+    label = "Vendi"
     description = "Vendi score: the effective number of distinct items (cosine kernel), beside real at the same n"
     Config = VendiConfig
     worse = "lower"
@@ -380,8 +388,7 @@ class Vendi(SampleMetric):
                 "n_fake": n, "n_real": n, "cut": cut, **self.protocol(ctx, space)}
 
     def columns(self, result, record):
-        return [Column("vendi", f"Vendi ({result['features']}, n={result['n_fake']})", result["vendi"],
-                       f"{result['vendi']:.4g} (real {result['real']:.4g})")]
+        return self.headline_column(result, f"{result['vendi']:.4g} (real {result['real']:.4g})")
 
     def summary(self, result):
         return (f"vendi {result['vendi']:.4g} against real {result['real']:.4g} at n={result['n_fake']} "

@@ -318,7 +318,8 @@ def _gauntlet_jobs(raw, path, head, registry, suite_eval, resources, where) -> l
                         f"\"memorizer\", vary = \"m\", strengths = [25, 100]")
     if "metrics" not in suite_eval:  # every registered metric, a plugin's included: the gauntlet tests them all
         suite_eval = {**suite_eval, "metrics": sorted(registry.metrics)}
-    eval_config = _eval_config(suite_eval, registry, lambda key: where("eval", key=key.split(".")[-1]))
+    eval_settings = _eval_config(suite_eval, registry, lambda key: where("eval", key=key.split(".")[-1])).to_json(
+        registry)
     datasets_at = where("suite", key="datasets")
     seeds = _seeds(head.get("seeds", [0]), where("suite", key="seeds"))
     common = {"n": settings.n, "control_fraction": settings.control_fraction, "level": settings.level}
@@ -335,7 +336,7 @@ def _gauntlet_jobs(raw, path, head, registry, suite_eval, resources, where) -> l
 
         def job(spec, seed, data=data):
             return Job(family="", overrides={}, config={}, dataset=data.name, fingerprint=data.fingerprint, seed=seed,
-                       steps=0, eval=eval_config.to_json(registry), threads=resources.cpus, gpus=resources.gpus,
+                       steps=0, eval=eval_settings, threads=resources.cpus, gpus=resources.gpus,
                        label=gauntlet_label(spec), data_root=str(default_root(data.name).resolve()),
                        gauntlet={**spec, **common})
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from gan_zoo.app import gauntlet_report
 from gan_zoo.app.plots import figure_png, pyplot
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
+from gan_zoo.metrics import record_columns
 from gan_zoo.registry import Registry
 from gan_zoo.registry import registry as default_registry
 
@@ -124,14 +125,10 @@ def _row(records: list[dict], reg: Registry) -> dict:
     metrics = [e["metrics"] for e in evals]
     pooled: dict[str, dict] = {}
     for record in evals:
-        for name, result in record["metrics"].items():
-            metric = reg.metrics.get(name)
-            if metric is None:  # its plugin is not installed here: the JSON record still holds the result
-                continue
-            for column in metric().columns(result, record):
-                cell = pooled.setdefault(column.key, {"header": column.header, "values": [], "texts": []})
-                cell["values"].append(column.value)
-                cell["texts"].append(column.text)
+        for _, column in record_columns(record, reg):
+            cell = pooled.setdefault(column.key, {"header": column.header, "values": [], "texts": []})
+            cell["values"].append(column.value)
+            cell["texts"].append(column.text)
     cells = {}
     for key, cell in pooled.items():
         summary = _summary(cell["values"])
