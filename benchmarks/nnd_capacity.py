@@ -8,8 +8,9 @@ into halves H1 and H2 (the evaluation harness's own split): the discriminators t
 mixture built on B, and are measured on H1 (real) against a mixture built on H2. With q = 0 this is exactly the
 harness's real-vs-real noise floor. Each capacity runs twice with the same seeds: select = "last" (the estimator
 before: all training items, the last weights) and select = "best_validation" (20% of each training side held
-back as validation, every member kept at its best validation gap). phi = log, 8 MLP discriminators of depth 2,
-300 Adam steps (EnsembleConfig defaults), one torch thread. Prints Markdown; data sets not registered are skipped.
+back as validation, every member kept at its best validation gap, the member reported chosen on validation).
+phi = log, 8 MLP discriminators of depth 2, 300 Adam steps (EnsembleConfig defaults), one torch thread. Prints
+Markdown; data sets not registered are skipped.
 """
 
 import argparse
@@ -21,7 +22,7 @@ from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.harness.discriminators import at_capacity, parse_capacities
 from gan_zoo.harness.ensemble import EnsembleConfig
-from gan_zoo.harness.nn_distance import nn_distance
+from gan_zoo.harness.nn_distance import against_floor, nn_distance
 from gan_zoo.registry import registry
 
 CPU = torch.device("cpu")
@@ -89,14 +90,14 @@ def report(name: str, measured: dict, config: EnsembleConfig) -> None:
         for select in SELECTS:
             row = " | ".join(interval(e) for e in results[select, share])
             print(f"| {label} | {select} | {row} |")
-    print("\nDetected: the q-noise generator's CI low end above the floor's CI high end (margin)\n")
+    print("\nDetected (harness/nn_distance.py `against_floor`): the q-noise generator's held-out gap minus the floor's "
+          "[its 95% interval, half-widths in quadrature]\n")
     print("| generator | estimator | " + " | ".join(f"p = {p}" for p in ps) + " |\n|---|---|" + "---|" * len(ps))
     for share in SHARES[1:]:
         for select in SELECTS:
-            cells = []
-            for e, floor in zip(results[select, share], results[select, 0.0], strict=True):
-                margin = e["ci"][0] - floor["ci"][1]
-                cells.append(f"{'yes' if margin > 0 else 'no'} ({margin:+.3f})")
+            read = against_floor([dict(e) for e in results[select, share]], results[select, 0.0])
+            cells = [f"{'yes' if e['detected'] else 'no'} ({e['over_floor']:+.3f} [{e['over_floor_ci'][0]:+.3f}, "
+                     f"{e['over_floor_ci'][1]:+.3f}])" for e in read]
             print(f"| q = {share:g} | {select} | " + " | ".join(cells) + " |")
     print("\nEarly stopping per capacity: train / validation / held-out gap of the best members, and the steps "
           f"kept (of {config.steps}; min-median-max over the {config.members} members)\n")

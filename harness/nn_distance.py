@@ -11,21 +11,31 @@ Early stopping (config.select = "best_validation", the default): a `config.valid
 of the training data, real and generated, is cut off as a validation split (a permutation fixed by the seed, the
 same for every capacity); the members train on the rest. Every `config.validate_every` steps (and before the
 first and after the last) each member's validation gap is computed, and each member ends at the weights of its
-largest validation gap (ensemble.py). The held-out data is never touched until those weights are fixed, so the
-held-out gap stays an honest estimate. Without it, discriminators of p ~ 1e5 trained for a fixed number of steps
-on ~700 real items memorise them and are confidently wrong on new real items: the held-out gap of real data
-against itself went to -0.3 on digits, and a generator emitting 25% noise read as no distance at all.
-config.select = "last" is the estimator before early stopping (all training data, the last weights).
+largest validation gap (ensemble.py). The member reported is the one with the largest validation gap too: the
+held-out data is never touched until both the weights and the member are fixed, so the held-out gap stays an
+honest estimate (the member with the largest held-out gap, the choice before, is a maximum of K noisy held-out
+readings: it leaned the noise floor up by 0.001-0.003). Without early stopping, discriminators of p ~ 1e5
+trained for a fixed number of steps on ~700 real items memorise them and are confidently wrong on new real
+items: the held-out gap of real data against itself went to -0.3 on digits, and a generator emitting 25% noise
+read as no distance at all.
+config.select = "last" is the estimator before early stopping (all training data, the last weights, the member
+with the largest held-out gap: there is no validation split to choose it on).
 
 Estimator-limited capacities (`flag_estimator_limited`): d_F can only grow with the class F, so a larger capacity
 whose held-out gap falls below a smaller capacity's beyond noise (by more than the two 95% intervals' half-widths
 combined in quadrature) is reading the estimator's failure (too few real items to train p parameters), not the
 distance. Such entries are flagged, not corrected: the raw estimates are reported.
 
+Read against the floor (`against_floor`): the source is detected at a capacity when its held-out gap exceeds the
+floor's by more than the two 95% intervals' half-widths combined in quadrature (the difference's own 95% interval
+excludes 0, the same reading as the estimator-limited rule); otherwise the discriminators of that capacity are
+fooled, within the noise. Both estimates are read, never the gap against 0: the floor is what real data scores.
+
 Entry keys: p, target_p, width, members, mode (vmap|loop), select, train_gap, train_gap_mean (on the items
 the members trained on), validation_gap, validation_gap_mean (at the kept weights; null when select = "last"),
-heldout_gap, heldout_gap_mean, ci [low, high], best_member (the member with the largest held-out gap),
-kept_step (its optimizer step kept, 0 = initialisation), kept_steps (every member's), items_per_side {train,
+heldout_gap, heldout_gap_mean, ci [low, high], best_member (the member reported: largest validation gap, or
+largest held-out gap when select = "last"), chosen_on ("validation" | "heldout"), kept_step (its optimizer step
+kept, 0 = initialisation), kept_steps (every member's), items_per_side {train,
 validation, heldout} (real items), estimator_limited, reason (null unless flagged).
 """
 
@@ -46,7 +56,11 @@ SPLIT_STREAM = 7_919  # the validation split's seeds: a stream of their own, apa
 
 def bootstrap_ci(real_scores: torch.Tensor, fake_scores: torch.Tensor, phi: str, seed: int,
                  level: float = 0.95) -> list[float]:
-    """Percentile interval of the best member's held-out gap, resampling held-out items with replacement."""
+    """Percentile interval of the largest held-out gap over the members given (rows), resampling held-out items.
+
+    Pass one member's row when the member was chosen before the held-out data was seen; pass every row when the
+    choice is the held-out maximum itself, so the interval carries that selection too.
+    """
     g = torch.Generator().manual_seed(seed)
     n_real, n_fake = real_scores.shape[1], fake_scores.shape[1]
     values = []
@@ -102,6 +116,21 @@ def flag_estimator_limited(entries: list[dict]) -> list[dict]:
     return entries
 
 
+def against_floor(entries: list[dict], floor: list[dict]) -> list[dict]:
+    """Add the noise floor (real against real, same capacities) to each entry and read the entry against it.
+
+    Keys added: noise_floor, noise_floor_ci, noise_floor_estimator_limited, over_floor (held-out gap minus the
+    floor's), over_floor_ci (its 95% interval, half-widths in quadrature), detected (the interval excludes 0 above).
+    """
+    for entry, noise in zip(entries, floor, strict=True):
+        difference = entry["heldout_gap"] - noise["heldout_gap"]
+        spread = math.hypot(half_width(entry), half_width(noise))
+        entry.update(noise_floor=noise["heldout_gap"], noise_floor_ci=noise["ci"],
+                     noise_floor_estimator_limited=noise.get("estimator_limited", False), over_floor=difference,
+                     over_floor_ci=[difference - spread, difference + spread], detected=difference > spread)
+    return entries
+
+
 def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: int, capacities: list[int],
                 train: tuple[tuple, tuple], heldout: tuple[tuple, tuple], config: EnsembleConfig, seed: int,
                 device: torch.device) -> list[dict]:
@@ -125,17 +154,19 @@ def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
         train_gaps = gap(config.phi, ensemble.scores(fit[0]), ensemble.scores(fit[1]))
         real_scores, fake_scores = ensemble.scores(heldout[0]), ensemble.scores(heldout[1])
         heldout_gaps = gap(config.phi, real_scores, fake_scores)
-        best = int(heldout_gaps.argmax())
         validation_gaps = ensemble.validation_gaps
+        chosen_on = "heldout" if validation_gaps is None else "validation"
+        best = int((heldout_gaps if validation_gaps is None else validation_gaps).argmax())
+        rows = slice(None) if validation_gaps is None else slice(best, best + 1)
         entries.append({
             "p": capacity.p, "target_p": target, "width": capacity.width, "members": config.members,
             "mode": ensemble.mode, "select": config.select,
             "train_gap": train_gaps.max().item(), "train_gap_mean": train_gaps.mean().item(),
             "validation_gap": None if validation_gaps is None else validation_gaps.max().item(),
             "validation_gap_mean": None if validation_gaps is None else validation_gaps.mean().item(),
-            "heldout_gap": heldout_gaps.max().item(), "heldout_gap_mean": heldout_gaps.mean().item(),
-            "ci": bootstrap_ci(real_scores, fake_scores, config.phi, seed),
-            "best_member": best, "kept_step": int(ensemble.kept_steps[best]),
+            "heldout_gap": heldout_gaps[best].item(), "heldout_gap_mean": heldout_gaps.mean().item(),
+            "ci": bootstrap_ci(real_scores[rows], fake_scores[rows], config.phi, seed),
+            "best_member": best, "chosen_on": chosen_on, "kept_step": int(ensemble.kept_steps[best]),
             "kept_steps": ensemble.kept_steps.tolist(), "items_per_side": dict(items),
         })
     return flag_estimator_limited(entries)

@@ -18,7 +18,7 @@ from gan_zoo.harness.ensemble import PHIS, EnsembleConfig
 from gan_zoo.harness.functional import fd as frechet_distance
 from gan_zoo.harness.inception import inception_score
 from gan_zoo.harness.modes import mode_coverage
-from gan_zoo.harness.nn_distance import nn_distance
+from gan_zoo.harness.nn_distance import against_floor, nn_distance
 from gan_zoo.metrics import Column, Metric
 
 
@@ -86,11 +86,9 @@ class NNDistance(Metric):
         ctx.report("  nn_distance: real data against itself (the noise floor)")
         floor = nn_distance(train=(real(train_a, seed), real(train_b, seed + 2)),
                             heldout=(real(held_a, seed + 1), real(held_b, seed + 3)), **common)
-        for entry, noise in zip(measured, floor, strict=True):
-            entry["noise_floor"], entry["noise_floor_ci"] = noise["heldout_gap"], noise["ci"]
-            entry["noise_floor_estimator_limited"] = noise.get("estimator_limited", False)
-        return {"capacities": measured, "discriminator": config.discriminator, "phi": config.ensemble.phi,
-                "pairs": pairs, "items_per_side": {"train": n_train, "heldout": n_held}, "cut": note}
+        return {"capacities": against_floor(measured, floor), "discriminator": config.discriminator,
+                "phi": config.ensemble.phi, "pairs": pairs, "items_per_side": {"train": n_train, "heldout": n_held},
+                "cut": note}
 
     def headline(self, result):
         entries = result["capacities"]
@@ -112,7 +110,8 @@ class NNDistance(Metric):
         for e in result["capacities"]:
             low, high = e["ci"]
             lines.append(f"    p={e['p']:>8}: train {e['train_gap']:.4f}  held-out {e['heldout_gap']:.4f} "
-                         f"[{low:.4f}, {high:.4f}]  noise floor {e['noise_floor']:.4f}")
+                         f"[{low:.4f}, {high:.4f}]  noise floor {e['noise_floor']:.4f}  "
+                         f"{'detected' if e['detected'] else 'fooled (within the noise)'}")
         return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
 from gan_zoo.harness.discriminators import at_capacity, count_parameters, parse_capacities, split_name
 from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig
-from gan_zoo.harness.nn_distance import flag_estimator_limited, nn_distance
+from gan_zoo.harness.nn_distance import against_floor, flag_estimator_limited, nn_distance
 from gan_zoo.registry import registry
 
 CPU = torch.device("cpu")
@@ -114,6 +114,7 @@ def test_select_last_is_the_estimator_before_early_stopping():
     entry = nn_distance(cls, option, VECTOR, 0, [500], (blobs(300, 0.0, 1), blobs(300, 1.0, 2)),
                         (blobs(300, 0.0, 3), blobs(300, 1.0, 4)), config, seed=0, device=CPU)[0]
     assert entry["select"] == "last" and entry["validation_gap"] is None and entry["kept_steps"] == [20, 20]
+    assert entry["chosen_on"] == "heldout" and entry["heldout_gap"] >= entry["heldout_gap_mean"]
     assert entry["items_per_side"] == {"train": 300, "validation": 0, "heldout": 300}
     with pytest.raises(UserError, match="select 'best'"):
         EnsembleConfig(select="best")
@@ -158,3 +159,34 @@ def test_a_larger_capacity_below_a_smaller_one_beyond_noise_is_estimator_limited
 def test_capacities_within_noise_or_rising_are_not_flagged(entries):
     assert not any(e["estimator_limited"] for e in flag_estimator_limited(entries))
     assert all(e["reason"] is None for e in entries)
+
+
+@pytest.mark.parametrize("gap, ci, detected", [
+    (0.20, [0.10, 0.30], True),  # difference 0.20 against a spread of hypot(0.10, 0.05) = 0.112
+    (0.10, [0.00, 0.20], False),  # 0.10 against 0.112: the intervals overlap too much, within the noise
+    (0.12, [0.04, 0.20], True),  # overlapping intervals can still differ: 0.12 against hypot(0.08, 0.05) = 0.094
+    (-0.05, [-0.10, 0.00], False),  # below the floor is never "detected"
+])
+def test_a_gap_is_read_against_the_floor_with_both_intervals(gap, ci, detected):
+    floor = entry(1000, 0.0, [-0.05, 0.05])
+    (read,) = against_floor([entry(1000, gap, ci)], [floor])
+    assert read["detected"] is detected and read["over_floor"] == pytest.approx(gap)
+    spread = math.hypot((ci[1] - ci[0]) / 2, 0.05)
+    assert read["over_floor_ci"] == pytest.approx([gap - spread, gap + spread])
+    assert read["noise_floor"] == 0.0 and read["noise_floor_ci"] == [-0.05, 0.05]
+
+
+def test_the_member_reported_is_chosen_on_validation_so_the_floor_is_not_a_maximum_of_noise():
+    # Real against real: every member's held-out gap is noise around 0. The largest of 8 such readings is nearly
+    # always above 0; the held-out gap of the member with the largest validation gap is as often below 0 as above.
+    cls, option = disc("mlp")
+    config = EnsembleConfig(members=8, steps=40, batch_size=64, validate_every=10)
+    chosen = []
+    for seed in range(6):
+        measured = nn_distance(cls, option, VECTOR, 0, [300], (blobs(400, 0.0, seed), blobs(400, 0.0, seed + 10)),
+                            (blobs(300, 0.0, seed + 20), blobs(300, 0.0, seed + 30)), config, seed=seed,
+                            device=CPU)[0]
+        assert measured["chosen_on"] == "validation" and 0 <= measured["best_member"] < 8
+        assert measured["ci"][0] <= measured["heldout_gap"] <= measured["ci"][1]
+        chosen.append(measured["heldout_gap"])
+    assert min(chosen) < 0 < max(chosen) and abs(sum(chosen) / len(chosen)) < 0.01, chosen
