@@ -4,7 +4,7 @@
 
 (a) PRDC, AuthPct and C_T of harness/functional.py at n real (used as the training set), n held-out and n fake
     items of d features, against the prdc package's compute_prdc (sklearn distance matrices, its own n_jobs=8).
-(b) The birthday test's pair search at s items of pair-d features: harness.birthday.closest_pairs (top-20 pairs,
+(b) The birthday test's pair search at s items of pair-d features: harness.knn.closest_pairs (top-20 pairs,
     upper triangle only), knn.nearest(x, x, k=1, exclude_self=True) (every item's nearest other item), and
     faiss-cpu's exact IndexFlatL2 search with k=2 (the item itself and its nearest) when faiss is importable
     (it is not a dependency: `.venv/bin/pip install faiss-cpu` to include it).
@@ -51,7 +51,7 @@ def run_part(part: str, args) -> dict:
 
     from gan_zoo.harness import functional as F
     from gan_zoo.harness import knn
-    from gan_zoo.harness.birthday import closest_pairs
+    from gan_zoo.harness.knn import closest_pairs
 
     if part == "prdc-package":
         from prdc import compute_prdc
@@ -106,7 +106,7 @@ def describe(part: str, args) -> tuple[str, str, str]:
         "ct": ("C_T (3 cells)", "functional.ct_test", size_a),
         "all-three": ("PRDC + AuthPct + C_T", "functional, one process", size_a),
         "prdc-package": (f"PRDC (k = {args.k})", "prdc.compute_prdc (full matrices)", size_a),
-        "pairs-birthday": ("closest 20 pairs", "birthday.closest_pairs", size_b),
+        "pairs-birthday": ("closest 20 pairs", "knn.closest_pairs", size_b),
         "pairs-knn": ("every item's nearest", "knn.nearest(exclude_self)", size_b),
         "pairs-faiss": ("every item's nearest", "faiss IndexFlatL2, k = 2", size_b),
     }[part]

@@ -33,12 +33,12 @@ def measure_matmul(sizes=(1024, 2048, 4096), repeats: int = 5) -> float:
 def measure_search(s: int, d: int, chunk: int) -> dict:
     import torch
 
-    from gan_zoo.harness.birthday import closest_pairs
+    from gan_zoo.harness.knn import closest_pairs
 
     x = torch.rand(s, d) * 2 - 1
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    closest_pairs(x, threshold=0.1, chunk=chunk)
+    closest_pairs(x, threshold=0.1, block=chunk)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"seconds": seconds, "flops": s * (s - 1) * d / seconds, "peak_rss_mb": peak / 1024,

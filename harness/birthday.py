@@ -1,10 +1,11 @@
 """The birthday-paradox support test (Arora and Zhang 2017; REFERENCE section 1).
 
 Per trial, s fresh samples are drawn from the model (never resampled from a finite pool, which would inflate
-collisions). The closest pairs are found by chunked matrix products with a running top-k, so memory grows with
-chunk x s, never s x s. A pair is a duplicate when it is closer than real data is to itself: below a threshold
-calibrated on held-out real items (a fraction of a low quantile of the distances from each item to its nearest
-distinct neighbour), recorded with the result. The most similar pairs go to a montage for a person to inspect,
+collisions). The closest pairs are found by the shared nearest-neighbour kernel (knn.closest_pairs: blocked
+matrix products over the upper triangle with a running top-k), so memory grows with chunk x s, never s x s.
+A pair is a duplicate when it is closer than real data is to itself: below a threshold calibrated on held-out
+real items (a fraction of a low quantile of the distances from each item to its nearest distinct neighbour),
+recorded with the result. The most similar pairs go to a montage for a person to inspect,
 as the original protocol requires.
 
 Two estimates of the support N, the valid one first:
@@ -28,8 +29,7 @@ from scipy.stats import chi2
 
 from gan_zoo.config import number, whole, wholes
 from gan_zoo.errors import UserError
-
-TOP_PAIRS = 20
+from gan_zoo.harness.knn import closest_pairs
 
 
 @dataclass
@@ -68,53 +68,6 @@ def check_birthday(config: BirthdayConfig) -> None:
     config.ci_level = number("ci_level", config.ci_level, 0, 1, low_open=True, high_open=True)
     config.enough_collisions = whole("enough_collisions", config.enough_collisions, 0)
     config.min_trials = whole("min_trials", config.min_trials, 1)
-
-
-@dataclass
-class PairSearch:
-    distances: torch.Tensor  # (k,) the k smallest pairwise distances, ascending
-    pairs: torch.Tensor  # (k, 2) their indices, i < j
-    below: int  # how many pairs are closer than the threshold
-
-
-def closest_pairs(x: torch.Tensor, k: int = TOP_PAIRS, threshold: float = 0.0, chunk: int = 256) -> PairSearch:
-    """The k closest pairs among the rows of x (Euclidean), and the count of pairs closer than threshold.
-
-    Only the upper triangle is computed: rows [i0, i1) against columns [i0, s), so memory is chunk x s. Once k
-    pairs are known, a block is only scanned for entries below the k-th best distance so far, which is cheaper
-    than a full top-k of every block. Squared distances carry an absolute float32 error of about 1e-7 |x|^2
-    (items are centred first), far below any useful threshold for images in [-1, 1].
-    """
-    x = x.reshape(len(x), -1).float()
-    x = x - x.mean(0)  # distances do not change, and the |a|^2 + |b|^2 - 2ab form loses less precision
-    s = len(x)
-    norms = (x * x).sum(1, keepdim=True)
-    ones = torch.ones_like(norms)
-    # [a, |a|^2, 1] . [-2b, 1, |b|^2] = |a|^2 + |b|^2 - 2ab: each block of squared distances is one matrix product
-    left, right = torch.cat([x, norms, ones], dim=1), torch.cat([-2 * x, ones, norms], dim=1)
-    lower = torch.ones(chunk, chunk, dtype=torch.bool, device=x.device).tril()  # j <= i within a diagonal block
-    best_d = torch.empty(0, device=x.device)
-    best_pairs = torch.empty((0, 2), dtype=torch.long, device=x.device)
-    below, limit = 0, threshold**2
-    for start in range(0, s, chunk):
-        stop = min(start + chunk, s)
-        rows = stop - start
-        block = left[start:stop] @ right[start:].T
-        block[:, :rows].masked_fill_(lower[:rows, :rows], math.inf)  # each unordered pair once, no self-pairs
-        if len(best_d) < k:
-            below += int(torch.count_nonzero(block < limit)) if limit > 0 else 0
-            values, index = torch.topk(block.view(-1), min(k, block.numel()), largest=False)
-            found = torch.stack([index // block.shape[1], index % block.shape[1]], dim=1)
-        else:  # one pass finds both the duplicates and the candidates for the k closest
-            found = torch.nonzero(block < max(limit, best_d[-1].item()))
-            values = block[found[:, 0], found[:, 1]]
-            below += int(torch.count_nonzero(values < limit))
-        found = found + torch.tensor([start, start], device=x.device)
-        best_d, best_pairs = torch.cat([best_d, values]), torch.cat([best_pairs, found])
-        order = torch.argsort(best_d, stable=True)[:k]
-        best_d, best_pairs = best_d[order], best_pairs[order]
-    keep = best_d.isfinite()
-    return PairSearch(best_d[keep].clamp(min=0).sqrt().cpu(), best_pairs[keep].cpu(), below)
 
 
 def calibrate_threshold(real: torch.Tensor, config: BirthdayConfig, seed: int = 0) -> dict:
@@ -193,7 +146,7 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
             break
         hits[s] = []
         for trial, items in enumerate(draw_parts([s] * trials, seed * 100_003 + s * 1_009)):
-            search = closest_pairs(embed(items), threshold=threshold, chunk=config.chunk)
+            search = closest_pairs(embed(items), threshold=threshold, block=config.chunk)
             hits[s].append(search.below > 0)
             pairs_total += s * (s - 1) // 2
             collisions += search.below
@@ -207,7 +160,7 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
     if pool is not None:  # count over the whole finite set once (the most pairs, none counted twice)
         everything = draw_parts([pool], seed)[0]
         pairs_total, collisions = pool * (pool - 1) // 2, closest_pairs(embed(everything), threshold=threshold,
-                                                                          chunk=config.chunk).below
+                                                                          block=config.chunk).below
     low, high = poisson_interval(collisions, config.ci_level)
     s50 = next((s for s in hits if sum(hits[s]) / len(hits[s]) >= 0.5), None)
     ml_estimate, ml_kind = fit_support(hits)

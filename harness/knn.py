@@ -2,8 +2,9 @@
 
 Every function here walks the query rows in blocks of `block` rows (and the reference rows in chunks when the
 reference is long), computing each block of squared distances with one matrix product,
-|a|^2 + |b|^2 - 2 a.b (`torch.addmm`), the same technique as `birthday.closest_pairs`. Memory is
-O(block x min(len(reference), ref_chunk)) on top of the inputs: no n x n (or n x m) matrix is ever held.
+|a|^2 + |b|^2 - 2 a.b (`torch.addmm`). Memory is O(block x min(len(reference), ref_chunk)) on top of the
+inputs: no n x n (or n x m) matrix is ever held. Within one set (`closest_pairs`, the birthday test's pair search)
+only the upper triangle is computed: each unordered pair once, half the products.
 
 Precision. Inputs are centred on the reference mean first (distances do not change, and the expanded form loses
 less precision), then the matrix products run in float32, or in float64 when an input is float64: float32 runs at
@@ -80,20 +81,29 @@ def _ref_chunk(block: int, n_ref: int, ref_block: int | None) -> int:
     return max(1, ref_block or max(block, MAX_BLOCK_ELEMENTS // block)) if n_ref else 1
 
 
-def _squared_blocks(q: torch.Tensor, r: torch.Tensor, block: int, ref_block: int | None, full: bool = True):
+def _squared_blocks(q: torch.Tensor, r: torch.Tensor, block: int, ref_block: int | None, full: bool = True,
+                    upper: bool = False):
     """Yield (q0, q1, r0, r1, block, tolerance) over all query blocks x reference chunks.
 
     full=True: squared distances clamped at 0, and a bound on their float error over the block. full=False: only
     |b|^2 - 2 a.b, which ranks the reference rows of each query row the same way (|a|^2 is constant along a row).
+    upper=True (r is q): only pairs j > i, each unordered pair once: the chunks of a query block start at its first
+    row, and entries j <= i of the diagonal are +inf.
     """
     qn, rn = (q * q).sum(1), (r * r).sum(1)
     chunk = _ref_chunk(block, len(r), ref_block)
+    if upper:
+        chunk = max(chunk, block)  # the diagonal of a query block then lies in its first chunk
+        lower = torch.ones(block, block, dtype=torch.bool, device=q.device).tril()
     eps = torch.finfo(q.dtype).eps * (q.shape[1] + 2)  # worst-case relative error of the expanded form
     for q0 in range(0, len(q), block):
         q1 = min(q0 + block, len(q))
-        for r0 in range(0, len(r), chunk):
+        for r0 in range(q0 if upper else 0, len(r), chunk):
             r1 = min(r0 + chunk, len(r))
             sq = torch.addmm(rn[r0:r1].unsqueeze(0), q[q0:q1], r[r0:r1].T, alpha=-2)
+            if upper and r0 == q0:
+                rows = q1 - q0
+                sq[:, :rows].masked_fill_(lower[:rows, :rows], torch.inf)
             if not full:
                 yield q0, q1, r0, r1, sq, None
                 continue
@@ -267,3 +277,40 @@ def covered(reference: torch.Tensor, radii: torch.Tensor, query: torch.Tensor, b
             strict: bool = True) -> torch.Tensor:
     """(n_ref,) bool: for each reference row j, whether some query row lies within radii_j of it (PRDC coverage)."""
     return ball_membership(query, reference, reference_radii=radii, block=block, strict=strict).covered
+
+
+@dataclass
+class PairSearch:
+    distances: torch.Tensor  # (k,) the k smallest pairwise distances, ascending
+    pairs: torch.Tensor  # (k, 2) their indices, i < j
+    below: int  # how many pairs are closer than the threshold
+
+
+def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: int = 256) -> PairSearch:
+    """The k closest pairs among the rows of x (Euclidean), and the count of pairs closer than threshold.
+
+    The upper triangle only, in blocks of `block` rows against every later row: memory block x len(x). Once k
+    pairs are known, a block is only scanned for entries below the k-th best distance so far, which is cheaper
+    than a full top-k of every block. Squared distances carry the expanded form's float error (module docstring),
+    about 1e-7 |x|^2 for float32 items centred first, far below any useful duplicate threshold.
+    """
+    x = check_features(x.reshape(len(x), -1), "items", min_rows=2)
+    q, _ = _prepare(x, x)
+    best_d = torch.empty(0, dtype=q.dtype, device=q.device)
+    best_pairs = torch.empty((0, 2), dtype=torch.long, device=q.device)
+    below, limit = 0, threshold**2
+    for q0, _, r0, _, sq, _ in _squared_blocks(q, q, block, None, upper=True):
+        if len(best_d) < k:
+            below += int(torch.count_nonzero(sq < limit)) if limit > 0 else 0
+            values, index = torch.topk(sq.view(-1), min(k, sq.numel()), largest=False)
+            found = torch.stack([index // sq.shape[1], index % sq.shape[1]], dim=1)
+        else:  # one pass finds both the duplicates and the candidates for the k closest
+            found = torch.nonzero(sq < max(limit, best_d[-1].item()))
+            values = sq[found[:, 0], found[:, 1]]
+            below += int(torch.count_nonzero(values < limit))
+        found = found + torch.tensor([q0, r0], device=q.device)
+        best_d, best_pairs = torch.cat([best_d, values]), torch.cat([best_pairs, found])
+        order = torch.argsort(best_d, stable=True)[:k]
+        best_d, best_pairs = best_d[order], best_pairs[order]
+    keep = best_d.isfinite()
+    return PairSearch(best_d[keep].sqrt().cpu(), best_pairs[keep].cpu(), below)

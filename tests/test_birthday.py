@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from gan_zoo.datasets import open_dataset
-from gan_zoo.harness.birthday import BirthdayConfig, birthday_test, closest_pairs, poisson_interval
+from gan_zoo.harness.birthday import BirthdayConfig, birthday_test, poisson_interval
+from gan_zoo.harness.knn import closest_pairs
 from gan_zoo.registry import registry
 
 
@@ -20,7 +21,7 @@ def test_pair_search_matches_brute_force():
     x[17] = x[250]  # one exact duplicate
     brute = sorted((torch.dist(x[i], x[j]).item(), i, j) for i, j in itertools.combinations(range(300), 2))
     threshold = (brute[29][0] + brute[30][0]) / 2
-    search = closest_pairs(x, k=20, threshold=threshold, chunk=64)
+    search = closest_pairs(x, k=20, threshold=threshold, block=64)
     assert search.pairs[0].tolist() == [17, 250] and search.distances[0] == 0
     assert torch.allclose(search.distances, torch.tensor([d for d, _, _ in brute[:20]]), atol=1e-4)
     assert [tuple(p) for p in search.pairs.tolist()] == [(i, j) for _, i, j in brute[:20]]

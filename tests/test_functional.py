@@ -60,6 +60,22 @@ def test_kernel_matches_brute_force_with_duplicates_and_ragged_blocks(dtype):
     assert set(indices[10, :2].tolist()) == {20, 30}
 
 
+@pytest.mark.parametrize("block, ref_block", [(37, None), (16, 40), (64, 16)])
+def test_the_upper_triangle_walk_visits_each_pair_once_with_its_distance(block, ref_block):
+    # the birthday test's pair search: blocks of rows against every later row, in chunks (ref_block < block is
+    # widened to block so the diagonal falls in one chunk)
+    x = gaussian(150, 5, 0, shift=2.0)
+    q, _ = knn._prepare(x, x)
+    seen = torch.full((150, 150), math.nan, dtype=torch.float64)
+    for q0, q1, r0, r1, sq, _ in knn._squared_blocks(q, q, block, ref_block, upper=True):
+        finite = sq.isfinite()
+        assert torch.isnan(seen[q0:q1, r0:r1][finite]).all()  # no pair twice
+        seen[q0:q1, r0:r1][finite] = sq[finite].double()
+    upper = torch.ones(150, 150, dtype=torch.bool).triu(1)
+    assert not torch.isnan(seen[upper]).any() and torch.isnan(seen[~upper]).all()  # every i < j, nothing else
+    np.testing.assert_allclose(seen[upper].sqrt(), brute(x, x)[upper], atol=1e-4)
+
+
 def test_nearest_and_ball_membership_match_brute_force():
     query, reference = gaussian(157, 5, 1), gaussian(211, 5, 2)
     query[3] = reference[7]  # an exact copy lands at distance 0
