@@ -98,7 +98,9 @@ class NNDistance(Metric):
         kind = f"{result['discriminator']}{', (x, z) pairs' if result['pairs'] else ''}"
         # a column per discriminator and kind of input: gaps on (x, z) pairs are not comparable with gaps on items
         key = f"nn_distance[{kind}]"
-        cells = [Column(f"{key}@{e['target_p']}", f"NND p≈{_short(e['target_p'])} ({kind})", e["heldout_gap"])
+        # one seed: the cell says when that capacity's discriminators are fooled (within the floor's noise)
+        cells = [Column(f"{key}@{e['target_p']}", f"NND p≈{_short(e['target_p'])} ({kind})", e["heldout_gap"],
+                        None if e.get("detected", True) else f"{e['heldout_gap']:.4g} (fooled)")
                  for e in result["capacities"]]
         floors = " / ".join(f"{e['noise_floor']:.2g}" for e in result["capacities"])
         return cells + [Column(f"{key}.floor", f"noise floor per p ({kind})", None, floors)]

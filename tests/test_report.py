@@ -92,3 +92,13 @@ def test_precision_recall_plot_only_where_prdc_was_measured():
     assert precision_recall_plot("digits", board["datasets"]["digits"]).startswith(b"\x89PNG")
     without = build([record("vanilla", 0, 0.3, 0.0)], folder="f", suite=None)
     assert precision_recall_plot("digits", without["datasets"]["digits"]) is None
+
+
+def test_a_capacity_within_the_floors_noise_says_fooled_in_its_cell():
+    fooled, detected = record("memorizer", 0, 0.004, 0.002, m=800), record("vanilla", 0, 0.3, 0.0)
+    fooled["eval"]["metrics"]["nn_distance"]["capacities"][0]["detected"] = False
+    detected["eval"]["metrics"]["nn_distance"]["capacities"][0]["detected"] = True
+    (name, header, cells), = text_tables(build([fooled, detected], folder="f", suite=None))
+    column = header.index("NND p≈1e3 (mlp)")
+    rows = {row[0]: row for row in cells}
+    assert rows["memorizer (m=800)"][column] == "0.004 (fooled)" and rows["vanilla"][column] == "0.3"
