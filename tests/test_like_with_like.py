@@ -17,14 +17,18 @@ def digits():
 pytestmark = pytest.mark.usefixtures("isolated_cache")
 
 
-def test_real_against_real_at_equal_n_sits_at_the_reference_for_is_and_fd(digits):
+def test_real_against_real_at_equal_n_sits_at_the_reference_for_is_fd_and_kid(digits):
     fresh = digits.train.x[400:]  # training items no reference uses: another sample of the real distribution
-    record = evaluate(fresh, dataset="digits", metrics=["inception_score", "fd"], seed=0,
-                      features={"classifier": {"steps": 150}}, inception_score={"samples": 359})
-    score, fd = record["metrics"]["inception_score"], record["metrics"]["fd"]
+    record = evaluate(fresh, dataset="digits", metrics=["inception_score", "fd", "kid"], seed=0,
+                      features={"classifier": {"steps": 150}}, inception_score={"samples": 359},
+                      kid={"subsets": 50, "subset_size": 100})
+    score, fd, kid = (record["metrics"][name] for name in ("inception_score", "fd", "kid"))
     assert score["at_real_n"]["n"] == score["real"]["n"] == 359 and score["splits"] == 10
     assert abs(score["at_real_n"]["mean"] - score["real"]["mean"]) < 3 * max(score["real"]["std"], 0.05)
     assert fd["n"] == 179 and fd["value"] < 2 * fd["real_floor"]  # both at n = 179 against the same real half
+    # KID is unbiased: both near 0, and apart by less than the spread over subsets (a quarter noise reads ~0.65)
+    assert kid["n_fake"] == kid["real_vs_real"]["n_real"] == 359 and kid["subset_size"] == 100
+    assert abs(kid["mean"] - kid["real_vs_real"]["mean"]) < kid["real_vs_real"]["std"]
 
 
 def test_a_quarter_noise_generator_is_detected_at_every_capacity_or_flagged(digits):
