@@ -9,11 +9,12 @@ import statistics
 from pathlib import Path
 
 from gan_zoo.app.bench import read_results
+from gan_zoo.harness.nn_distance import detected
 
 
 def nnd(entry: dict) -> str:
     low, high = entry["ci"]
-    return f"{entry['heldout_gap']:.3f} [{low:.3f}, {high:.3f}]"
+    return f"{entry['heldout_gap']:.3f} [{low:.3f}, {high:.3f}]{'' if detected(entry) else ' fooled'}"
 
 
 def memorizers(results: list[dict]) -> None:
@@ -56,7 +57,8 @@ def constructions(results: list[dict]) -> None:
 
 
 def mixtures(results: list[dict]) -> None:
-    print("\n| data | family | modes | high quality | NND 1e3 / 1e4 / 1e5 (floors) |\n|---|---|---|---|---|")
+    print("\n| data | family | modes | high quality | NND 1e3 / 1e4 / 1e5 (floors) | seeds detected per p |\n"
+          "|---|---|---|---|---|---|")
     groups: dict[tuple, list[dict]] = {}
     for record in results:
         if record["job"]["family"] in ("vanilla", "mix"):
@@ -67,8 +69,9 @@ def mixtures(results: list[dict]) -> None:
         per_p = list(zip(*(r["eval"]["metrics"]["nn_distance"]["capacities"] for r in records), strict=True))
         gaps = " / ".join(f"{statistics.mean(e['heldout_gap'] for e in entries):.3f}" for entries in per_p)
         floors = " / ".join(f"{statistics.mean(e['noise_floor'] for e in entries):.3f}" for entries in per_p)
+        seen = " / ".join(f"{sum(detected(e) for e in entries)}/{len(entries)}" for entries in per_p)
         print(f"| {dataset} | {name} | {statistics.mean(modes):.1f} +- {statistics.stdev(modes):.1f} | "
-              f"{quality:.1%} | {gaps} ({floors}) |")
+              f"{quality:.1%} | {gaps} ({floors}) | {seen} |")
 
 
 def main() -> None:

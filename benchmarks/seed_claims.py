@@ -4,8 +4,7 @@
 
 1. Real held-out data against itself: the neural-net distance's noise floor at each capacity.
 2. `memorizer` against the capacity ladder: the held-out gap as m grows; for each p, the smallest m from which
-   every larger m is within the noise (not `detected`: the gap's excess over the floor is within the two 95%
-   intervals' half-widths in quadrature, harness/nn_distance.py `against_floor`), beside p log p.
+   every larger m is within the noise (not `detected` by harness/nn_distance.py's rule), beside p log p.
 3. `ed-memorizer` and `relu-memorizer`: the joint (x, z) discriminators' gap against the noise floor, the birthday
    test's support estimate against the true m, and a linear probe on E(x) against chance.
 """
@@ -18,6 +17,7 @@ import torch
 from gan_zoo.datasets import open_dataset
 from gan_zoo.files import atomic_write_json, versions
 from gan_zoo.harness.evaluate import EvalConfig, evaluate
+from gan_zoo.harness.nn_distance import detected
 from gan_zoo.registry import registry
 from gan_zoo.sources import ModelSource
 from gan_zoo.training import construct
@@ -62,13 +62,13 @@ def memorizer_curve(data, sizes, dataset):
     print("| real vs real (noise floor) | " + " | ".join(
         f"{e['noise_floor']:.3f} [{e['noise_floor_ci'][0]:.3f}, {e['noise_floor_ci'][1]:.3f}]" for e in floor) + " |")
     for m in sizes:
-        print(f"| {m} | " + " | ".join(f"{e['heldout_gap']:.3f}{'' if e['detected'] else ' (fooled)'} (train "
+        print(f"| {m} | " + " | ".join(f"{e['heldout_gap']:.3f}{'' if detected(e) else ' (fooled)'} (train "
                                        f"{e['train_gap']:.3f})" for e in curve[m]) + " |")
     print("\n| p | smallest m from which every m is within the noise | p log p |\n|---|---|---|")
     fooled = {}
     for i, entry in enumerate(floor):
         fooled[entry["p"]] = next((m for j, m in enumerate(sizes)
-                                   if not any(curve[larger][i]["detected"] for larger in sizes[j:])), None)
+                                   if not any(detected(curve[larger][i]) for larger in sizes[j:])), None)
         smallest = fooled[entry["p"]] or f"> {sizes[-1]}"
         print(f"| {entry['p']} | {smallest} | {entry['p'] * math.log(entry['p']):.0f} |")
     return curve, fooled

@@ -26,10 +26,15 @@ whose held-out gap falls below a smaller capacity's beyond noise (by more than t
 combined in quadrature) is reading the estimator's failure (too few real items to train p parameters), not the
 distance. Such entries are flagged, not corrected: the raw estimates are reported.
 
-Read against the floor (`against_floor`): the source is detected at a capacity when its held-out gap exceeds the
-floor's by more than the two 95% intervals' half-widths combined in quadrature (the difference's own 95% interval
-excludes 0, the same reading as the estimator-limited rule); otherwise the discriminators of that capacity are
-fooled, within the noise. Both estimates are read, never the gap against 0: the floor is what real data scores.
+Read against the floor (`against_floor`): the source is detected at a capacity when two things hold. Its
+held-out gap's 95% interval lies above 0: the kept discriminator, chosen before the held-out data was read, tells
+the source from real data on fresh items, and since each discriminator's gap is a lower bound of the distance over
+its class, that proves the distance positive. And the gap exceeds the floor's by more than the two intervals'
+half-widths in quadrature (the same reading as the estimator-limited rule): it is beyond what real data scores
+against itself. Otherwise the discriminators of that capacity are fooled, within the noise. Both are needed: on
+data with many held-out items the intervals are narrow, and a floor a hair below 0 (-0.004 on ring8) would make a
+gap of -0.001 "detected" by the floor alone; with discriminators that overfit, the floor sits far below 0 (-0.3)
+and the zero alone would read every gap as fooled (the estimator-limited flag says why).
 
 Entry keys: p, target_p, width, members, mode (vmap|loop), select, train_gap, train_gap_mean (on the items
 the members trained on), validation_gap, validation_gap_mean (at the kept weights; null when select = "last"),
@@ -120,15 +125,25 @@ def against_floor(entries: list[dict], floor: list[dict]) -> list[dict]:
     """Add the noise floor (real against real, same capacities) to each entry and read the entry against it.
 
     Keys added: noise_floor, noise_floor_ci, noise_floor_estimator_limited, over_floor (held-out gap minus the
-    floor's), over_floor_ci (its 95% interval, half-widths in quadrature), detected (the interval excludes 0 above).
+    floor's), over_floor_ci (its 95% interval, half-widths in quadrature), detected (`detected`).
     """
     for entry, noise in zip(entries, floor, strict=True):
         difference = entry["heldout_gap"] - noise["heldout_gap"]
         spread = math.hypot(half_width(entry), half_width(noise))
         entry.update(noise_floor=noise["heldout_gap"], noise_floor_ci=noise["ci"],
                      noise_floor_estimator_limited=noise.get("estimator_limited", False), over_floor=difference,
-                     over_floor_ci=[difference - spread, difference + spread], detected=difference > spread)
+                     over_floor_ci=[difference - spread, difference + spread])
+        entry["detected"] = detected(entry)
     return entries
+
+
+def detected(entry: dict) -> bool:
+    """Whether the discriminators of this capacity tell the source from real data (module docstring): the gap's
+    interval above 0, and its excess over the floor beyond the two intervals' half-widths in quadrature. Reads
+    any entry with heldout_gap, ci, noise_floor and noise_floor_ci, results written before the rule included."""
+    floor_half = (entry["noise_floor_ci"][1] - entry["noise_floor_ci"][0]) / 2
+    excess = entry["heldout_gap"] - entry["noise_floor"]
+    return entry["ci"][0] > 0 and excess > math.hypot(half_width(entry), floor_half)
 
 
 def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: int, capacities: list[int],

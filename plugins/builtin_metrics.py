@@ -18,7 +18,7 @@ from gan_zoo.harness.ensemble import PHIS, EnsembleConfig
 from gan_zoo.harness.functional import fd as frechet_distance
 from gan_zoo.harness.inception import inception_score
 from gan_zoo.harness.modes import mode_coverage
-from gan_zoo.harness.nn_distance import against_floor, nn_distance
+from gan_zoo.harness.nn_distance import against_floor, detected, nn_distance
 from gan_zoo.metrics import Column, Metric
 
 
@@ -100,7 +100,7 @@ class NNDistance(Metric):
         key = f"nn_distance[{kind}]"
         # one seed: the cell says when that capacity's discriminators are fooled (within the floor's noise)
         cells = [Column(f"{key}@{e['target_p']}", f"NND p≈{_short(e['target_p'])} ({kind})", e["heldout_gap"],
-                        None if e.get("detected", True) else f"{e['heldout_gap']:.4g} (fooled)")
+                        None if detected(e) else f"{e['heldout_gap']:.4g} (fooled)")
                  for e in result["capacities"]]
         floors = " / ".join(f"{e['noise_floor']:.2g}" for e in result["capacities"])
         return cells + [Column(f"{key}.floor", f"noise floor per p ({kind})", None, floors)]
@@ -113,7 +113,7 @@ class NNDistance(Metric):
             low, high = e["ci"]
             lines.append(f"    p={e['p']:>8}: train {e['train_gap']:.4f}  held-out {e['heldout_gap']:.4f} "
                          f"[{low:.4f}, {high:.4f}]  noise floor {e['noise_floor']:.4f}  "
-                         f"{'detected' if e['detected'] else 'fooled (within the noise)'}")
+                         f"{'detected' if detected(e) else 'fooled (within the noise)'}")
         return "\n".join(lines)
 
 

@@ -32,13 +32,14 @@ def test_real_against_real_at_equal_n_sits_at_the_reference_for_is_fd_and_kid(di
 
 
 def test_a_quarter_noise_generator_is_detected_at_every_capacity_or_flagged(digits):
-    """Three quarters real items the estimator does not otherwise use, a quarter uniform noise images."""
+    """Real items the estimator never sees as real (training half B), a quarter of them uniform noise images; the
+    harness's default sizes (719 real training items a side, 179 held-out) and ensembles."""
     generator = torch.Generator().manual_seed(0)
-    real = digits.train.x[900:]  # the estimator's real sides take the first 2 x 450 training items
-    noise = torch.rand(len(real) // 3, 1, 8, 8, generator=generator) * 2 - 1
-    items = torch.cat([real, noise])[torch.randperm(len(real) + len(noise), generator=generator)]
-    entries = evaluate(items, dataset="digits", metrics=["nn_distance"], seed=0,
-                       nn_distance={"max_items": 450, "ensemble": {"members": 4}})["metrics"]["nn_distance"]
+    real = digits.train.x[719:1393]  # the estimator's real side is training half A, the first 719 items
+    noise = torch.rand(224, 1, 8, 8, generator=generator) * 2 - 1  # 719 + 179 items in all, 25% noise
+    items = torch.cat([real, noise])[torch.randperm(898, generator=generator)]
+    entries = evaluate(items, dataset="digits", metrics=["nn_distance"], seed=0)["metrics"]["nn_distance"]
+    assert entries["items_per_side"] == {"train": 719, "heldout": 179} and entries["cut"] is None
     for entry in entries["capacities"]:
         assert entry["detected"] or entry["estimator_limited"], entry
     gaps = [e["heldout_gap"] for e in entries["capacities"]]

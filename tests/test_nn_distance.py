@@ -176,6 +176,14 @@ def test_a_gap_is_read_against_the_floor_with_both_intervals(gap, ci, detected):
     assert read["noise_floor"] == 0.0 and read["noise_floor_ci"] == [-0.05, 0.05]
 
 
+def test_a_gap_at_zero_is_not_detected_against_a_floor_a_hair_below_it():
+    # ring8, MIX+vanilla, narrow intervals: beyond the floor's noise, but not a difference the discriminator found
+    (read,) = against_floor([entry(1000, -0.001, [-0.002, 0.000])], [entry(1000, -0.004, [-0.005, -0.003])])
+    assert read["over_floor_ci"][0] > 0 and read["detected"] is False
+    (read,) = against_floor([entry(1000, 0.002, [0.001, 0.003])], [entry(1000, -0.004, [-0.005, -0.003])])
+    assert read["detected"] is True
+
+
 def test_the_member_reported_is_chosen_on_validation_so_the_floor_is_not_a_maximum_of_noise():
     # Real against real: every member's held-out gap is noise around 0. The largest of 8 such readings is nearly
     # always above 0; the held-out gap of the member with the largest validation gap is as often below 0 as above.
