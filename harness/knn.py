@@ -286,10 +286,12 @@ class PairSearch:
     below: int  # how many pairs are closer than the threshold
 
 
-def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: int = 256) -> PairSearch:
+def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: int = 256,
+                  ref_block: int | None = None) -> PairSearch:
     """The k closest pairs among the rows of x (Euclidean), and the count of pairs closer than threshold.
 
-    The upper triangle only, in blocks of `block` rows against every later row: memory block x len(x). Once k
+    The upper triangle only, in blocks of `block` rows against every later row, in chunks of `ref_block` columns
+    (default MAX_BLOCK_ELEMENTS // block): memory block x min(len(x), ref_block). Once k
     pairs are known, a block is only scanned for entries below the k-th best distance so far, which is cheaper
     than a full top-k of every block. Squared distances carry the expanded form's float error (module docstring),
     about 1e-7 |x|^2 for float32 items centred first, far below any useful duplicate threshold.
@@ -299,7 +301,7 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
     best_d = torch.empty(0, dtype=q.dtype, device=q.device)
     best_pairs = torch.empty((0, 2), dtype=torch.long, device=q.device)
     below, limit = 0, threshold**2
-    for q0, _, r0, _, sq, _ in _squared_blocks(q, q, block, None, upper=True):
+    for q0, _, r0, _, sq, _ in _squared_blocks(q, q, block, ref_block, upper=True):
         if len(best_d) < k:
             below += int(torch.count_nonzero(sq < limit)) if limit > 0 else 0
             values, index = torch.topk(sq.view(-1), min(k, sq.numel()), largest=False)

@@ -16,12 +16,13 @@ def stacked():
     return open_dataset(registry().dataset("stacked-digits"), seed=0)
 
 
-def test_pair_search_matches_brute_force():
+@pytest.mark.parametrize("ref_block", [None, 70])  # one chunk per block of rows, or several (ragged)
+def test_pair_search_matches_brute_force(ref_block):
     x = torch.randn(300, 5, generator=torch.Generator().manual_seed(0))
     x[17] = x[250]  # one exact duplicate
     brute = sorted((torch.dist(x[i], x[j]).item(), i, j) for i, j in itertools.combinations(range(300), 2))
     threshold = (brute[29][0] + brute[30][0]) / 2
-    search = closest_pairs(x, k=20, threshold=threshold, block=64)
+    search = closest_pairs(x, k=20, threshold=threshold, block=64, ref_block=ref_block)
     assert search.pairs[0].tolist() == [17, 250] and search.distances[0] == 0
     assert torch.allclose(search.distances, torch.tensor([d for d, _, _ in brute[:20]]), atol=1e-4)
     assert [tuple(p) for p in search.pairs.tolist()] == [(i, j) for _, i, j in brute[:20]]
