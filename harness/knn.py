@@ -17,13 +17,15 @@ two corrections below recompute. The expanded form carries an absolute error of 
   within the error bound of the k-th, the `EXTRA` candidates beyond k are recomputed too and the row re-ranked.
   An exact copy is at distance 0, and radii agree with prdc's to the last bit; the selection is exact unless more
   than EXTRA items tie with the k-th neighbour within the float32 error.
-- ball membership (`count_within`, `covered`, `ball_membership`): a pair whose squared distance lies within the
-  error bound of the squared radius is re-decided from the distance recomputed the same way.
+- ball membership (`count_within`, `covered`, `ball_membership`) and the duplicate count of `closest_pairs`: a pair
+  whose squared distance lies within the error bound of the squared radius (or threshold) is re-decided from the
+  distance recomputed the same way; `closest_pairs` also returns its pairs' recomputed distances.
 Ball membership is strict, d(q, r) < radius, as the `prdc` package compares; pass strict=False for <=.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -32,6 +34,7 @@ from gan_zoo.errors import UserError
 
 EXTRA = 4  # candidates beyond k whose distances are recomputed exactly before the final selection
 MAX_BLOCK_ELEMENTS = 1 << 23  # a distance block holds at most this many entries (32 MB in float32)
+MAX_PAIR_CANDIDATES = 1 << 16  # closest_pairs: candidates kept for the exact re-ranking (beyond, ties are cut)
 
 
 def check_features(x, name: str = "features", min_rows: int = 1) -> torch.Tensor:
@@ -291,28 +294,51 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
     """The k closest pairs among the rows of x (Euclidean), and the count of pairs closer than threshold.
 
     The upper triangle only, in blocks of `block` rows against every later row, in chunks of `ref_block` columns
-    (default MAX_BLOCK_ELEMENTS // block): memory block x min(len(x), ref_block). Once k
-    pairs are known, a block is only scanned for entries below the k-th best distance so far, which is cheaper
-    than a full top-k of every block. Squared distances carry the expanded form's float error (module docstring),
-    about 1e-7 |x|^2 for float32 items centred first, far below any useful duplicate threshold.
+    (default MAX_BLOCK_ELEMENTS // block): memory block x min(len(x), ref_block). Once k candidates are known, a
+    block is only scanned for entries that could beat them, which is cheaper than a full top-k of every block.
+
+    Exact where it decides, like the ball counts: a pair whose squared distance lies within the error bound of
+    threshold^2 is re-decided from its distance recomputed from the inputs in float64; every pair within twice the
+    error bound of the k-th best is kept as a candidate (up to MAX_PAIR_CANDIDATES, beyond which ties within the
+    float error are cut in computed order), and the pairs returned are the k best of them on distances recomputed
+    that way. This matters on low-dimensional data: on 2-D rings the duplicate threshold (~5e-5) is far
+    below the expanded form's float32 error (~1e-3 in distance), and the products alone counted pairs 1e-3 apart
+    as duplicates.
     """
     x = check_features(x.reshape(len(x), -1), "items", min_rows=2)
     q, _ = _prepare(x, x)
-    best_d = torch.empty(0, dtype=q.dtype, device=q.device)
+    best_sq = torch.empty(0, dtype=q.dtype, device=q.device)
     best_pairs = torch.empty((0, 2), dtype=torch.long, device=q.device)
-    below, limit = 0, threshold**2
-    for q0, _, r0, _, sq, _ in _squared_blocks(q, q, block, ref_block, upper=True):
-        if len(best_d) < k:
-            below += int(torch.count_nonzero(sq < limit)) if limit > 0 else 0
-            values, index = torch.topk(sq.view(-1), min(k, sq.numel()), largest=False)
-            found = torch.stack([index // sq.shape[1], index % sq.shape[1]], dim=1)
-        else:  # one pass finds both the duplicates and the candidates for the k closest
-            found = torch.nonzero(sq < max(limit, best_d[-1].item()))
-            values = sq[found[:, 0], found[:, 1]]
-            below += int(torch.count_nonzero(values < limit))
-        found = found + torch.tensor([q0, r0], device=q.device)
-        best_d, best_pairs = torch.cat([best_d, values]), torch.cat([best_pairs, found])
-        order = torch.argsort(best_d, stable=True)[:k]
-        best_d, best_pairs = best_d[order], best_pairs[order]
-    keep = best_d.isfinite()
-    return PairSearch(best_d[keep].sqrt().cpu(), best_pairs[keep].cpu(), below)
+    below, limit, slack = 0, threshold**2, 0.0
+    for q0, _, r0, _, sq, tolerance in _squared_blocks(q, q, block, ref_block, upper=True):
+        slack = max(slack, 2 * tolerance)  # a pair's true rank can differ from its computed one within this
+        kth = float(best_sq[k - 1] if len(best_sq) >= k else
+                    torch.topk(sq.view(-1), min(k, sq.numel()), largest=False).values[-1])
+        # one pass finds the candidates for the k closest and every pair that may be below the threshold
+        bound = max(kth + slack, limit + tolerance if limit > 0 else -math.inf)
+        found = (sq <= bound).nonzero() if math.isfinite(bound) else sq.isfinite().nonzero()  # +inf: the diagonal
+        values, found = sq[found[:, 0], found[:, 1]], found + torch.tensor([q0, r0], device=q.device)
+        if limit > 0:
+            below += int(torch.count_nonzero(values < limit - tolerance))
+            unsure = (values >= limit - tolerance) & (values < limit + tolerance)
+            if unsure.any():
+                below += int((_pair_squared(x, found[unsure]) < limit).sum())
+        best_sq, best_pairs = torch.cat([best_sq, values]), torch.cat([best_pairs, found])
+        order = torch.argsort(best_sq, stable=True)
+        best_sq, best_pairs = best_sq[order], best_pairs[order]
+        if len(best_sq) > k:  # drop what can no longer be among the k closest
+            kept = int((best_sq <= best_sq[k - 1] + slack).sum())
+            kept = min(kept, max(k, MAX_PAIR_CANDIDATES))  # a collapsed generator ties every pair within the error
+            best_sq, best_pairs = best_sq[:kept], best_pairs[:kept]
+    exact, order = _pair_squared(x, best_pairs).sort(stable=True)
+    return PairSearch(exact[:k].sqrt().to(x.dtype).cpu(), best_pairs[order[:k]].cpu(), below)
+
+
+def _pair_squared(x: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """Squared distances of the row pairs (n, 2), from the inputs by direct differences in float64, in chunks."""
+    out = torch.empty(len(pairs), dtype=torch.float64, device=x.device)
+    for s in range(0, len(pairs), 4096):
+        i, j = pairs[s:s + 4096, 0], pairs[s:s + 4096, 1]
+        diff = x[i].double() - x[j].double()
+        out[s:s + 4096] = (diff * diff).sum(1)
+    return out

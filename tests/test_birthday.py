@@ -29,6 +29,27 @@ def test_pair_search_matches_brute_force(ref_block):
     assert search.below == 30
 
 
+def test_pair_search_is_exact_at_a_threshold_far_below_float32_error():
+    # 2-D points on a unit circle (as ring8): the duplicate threshold is ~5e-5 while the expanded form's float32
+    # error in a squared distance is ~1e-6, i.e. ~1e-3 in distance; 20 twins at 2e-5 are duplicates, 20 at 1e-4
+    # are not, and the rest are far apart
+    angle = torch.arange(400, dtype=torch.float64) * 2 * torch.pi / 400  # neighbours 0.016 apart
+    base = torch.stack([angle.cos(), angle.sin()], dim=1)
+    step = torch.tensor([[0.6, 0.8]], dtype=torch.float64)
+    x = torch.cat([base, base[:20] + 2e-5 * step, base[20:40] + 1e-4 * step]).float()
+    exact = torch.cdist(x.double(), x.double(), compute_mode="donot_use_mm_for_euclid_dist")
+    pairs = exact[torch.ones_like(exact, dtype=torch.bool).triu(1)]
+    search = closest_pairs(x, k=20, threshold=5e-5, block=64)
+    assert search.below == int((pairs < 5e-5).sum()) == 20
+    assert torch.allclose(search.distances.double(), pairs.sort().values[:20], rtol=1e-6, atol=0)
+
+
+def test_pair_search_of_a_collapsed_generator_counts_every_pair_in_bounded_memory():
+    x = torch.full((3000, 2), 0.5)  # every item the same point: every pair ties, within any float error
+    search = closest_pairs(x, k=20, threshold=1e-3, block=256)
+    assert search.below == 3000 * 2999 // 2 and (search.distances == 0).all() and len(search.pairs) == 20
+
+
 def test_poisson_interval():
     assert poisson_interval(0) == pytest.approx((0.0, 3.689), abs=1e-3)
     low, high = poisson_interval(100)
