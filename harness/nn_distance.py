@@ -4,8 +4,9 @@ d_F(P, Q) = sup over D in F of |E_P phi(D(x)) - E_Q phi(D(x))|, F = discriminato
 training an ensemble of fresh capacity-p discriminators on real training data against generated batch A, then
 measuring them on held-out real data against a fresh generated batch B. The training gap shows what the
 discriminators can find; the held-out gap is the estimate (a discriminator that memorised its training items
-scores high on them and not on new ones). The sup is taken as the best member; a bootstrap over held-out items
-gives its confidence interval. The same call with real data in place of generated data gives the noise floor.
+scores high on them and not on new ones). The sup is taken as the best member, chosen on validation data (below);
+a bootstrap over held-out items gives its confidence interval. The same call with real data in place of
+generated data gives the noise floor.
 
 Early stopping (config.select = "best_validation", the default): a `config.validation` share (20%) of each side
 of the training data, real and generated, is cut off as a validation split (a permutation fixed by the seed, the
@@ -33,8 +34,8 @@ its class, that proves the distance positive. And the gap exceeds the floor's by
 half-widths in quadrature (the same reading as the estimator-limited rule): it is beyond what real data scores
 against itself. Otherwise the discriminators of that capacity are fooled, within the noise. Both are needed: on
 data with many held-out items the intervals are narrow, and a floor a hair below 0 (-0.004 on ring8) would make a
-gap of -0.001 "detected" by the floor alone; with discriminators that overfit, the floor sits far below 0 (-0.3)
-and the zero alone would read every gap as fooled (the estimator-limited flag says why).
+gap of -0.001 "detected" by the floor alone. The price: where discriminators overfit (the floor far below 0, -0.3
+without early stopping) a real difference can read as fooled; the estimator-limited flag says when.
 
 Entry keys: p, target_p, width, members, mode (vmap|loop), select, train_gap, train_gap_mean (on the items
 the members trained on), validation_gap, validation_gap_mean (at the kept weights; null when select = "last"),
