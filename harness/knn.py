@@ -258,12 +258,8 @@ def _decide_block(sq, radii64, tolerance, strict, orig_q, orig_r, q0, r0) -> tor
     low, high = (limit - tolerance).to(dtype), (limit + tolerance).to(dtype)
     inside = sq < low  # surely inside; pairs in [low, high] are decided from the inputs
     i, j = ((sq <= high) & ~inside).nonzero(as_tuple=True)
-    radii_full = radii.expand(sq.shape)
-    for s in range(0, len(i), 4096):
-        ii, jj = i[s:s + 4096], j[s:s + 4096]
-        diff = orig_q[q0 + ii].double() - orig_r[r0 + jj].double()
-        exact, bound = _rounded_sqrt((diff * diff).sum(1), dtype), radii_full[ii, jj]
-        inside[ii, jj] = exact < bound if strict else exact <= bound
+    exact, bound = _rounded_sqrt(_pair_squared(orig_q, orig_r, q0 + i, r0 + j), dtype), radii.expand(sq.shape)[i, j]
+    inside[i, j] = exact < bound if strict else exact <= bound
     return inside
 
 
@@ -322,7 +318,8 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
             below += int(torch.count_nonzero(values < limit - tolerance))
             unsure = (values >= limit - tolerance) & (values < limit + tolerance)
             if unsure.any():
-                below += int((_pair_squared(x, found[unsure]) < limit).sum())
+                pairs = found[unsure]
+                below += int((_pair_squared(x, x, pairs[:, 0], pairs[:, 1]) < limit).sum())
         best_sq, best_pairs = torch.cat([best_sq, values]), torch.cat([best_pairs, found])
         order = torch.argsort(best_sq, stable=True)
         best_sq, best_pairs = best_sq[order], best_pairs[order]
@@ -330,15 +327,14 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
             kept = int((best_sq <= best_sq[k - 1] + slack).sum())
             kept = min(kept, max(k, MAX_PAIR_CANDIDATES))  # a collapsed generator ties every pair within the error
             best_sq, best_pairs = best_sq[:kept], best_pairs[:kept]
-    exact, order = _pair_squared(x, best_pairs).sort(stable=True)
+    exact, order = _pair_squared(x, x, best_pairs[:, 0], best_pairs[:, 1]).sort(stable=True)
     return PairSearch(exact[:k].sqrt().to(x.dtype).cpu(), best_pairs[order[:k]].cpu(), below)
 
 
-def _pair_squared(x: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
-    """Squared distances of the row pairs (n, 2), from the inputs by direct differences in float64, in chunks."""
-    out = torch.empty(len(pairs), dtype=torch.float64, device=x.device)
-    for s in range(0, len(pairs), 4096):
-        i, j = pairs[s:s + 4096, 0], pairs[s:s + 4096, 1]
-        diff = x[i].double() - x[j].double()
+def _pair_squared(a: torch.Tensor, b: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
+    """Squared distances between rows a[i] and b[j], from the inputs by direct differences in float64, in chunks."""
+    out = torch.empty(len(i), dtype=torch.float64, device=a.device)
+    for s in range(0, len(i), 4096):
+        diff = a[i[s:s + 4096]].double() - b[j[s:s + 4096]].double()
         out[s:s + 4096] = (diff * diff).sum(1)
     return out

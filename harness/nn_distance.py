@@ -89,8 +89,8 @@ def validation_split(inputs: tuple, share: float, seed: int) -> tuple[tuple, tup
     return tuple(t[fit] for t in inputs), tuple(t[held] for t in inputs)
 
 
-def half_width(entry: dict) -> float:
-    return (entry["ci"][1] - entry["ci"][0]) / 2
+def half_width(entry: dict, key: str = "ci") -> float:
+    return (entry[key][1] - entry[key][0]) / 2
 
 
 def flag_estimator_limited(entries: list[dict]) -> list[dict]:
@@ -129,22 +129,26 @@ def against_floor(entries: list[dict], floor: list[dict]) -> list[dict]:
     floor's), over_floor_ci (its 95% interval, half-widths in quadrature), detected (`detected`).
     """
     for entry, noise in zip(entries, floor, strict=True):
-        difference = entry["heldout_gap"] - noise["heldout_gap"]
-        spread = math.hypot(half_width(entry), half_width(noise))
         entry.update(noise_floor=noise["heldout_gap"], noise_floor_ci=noise["ci"],
-                     noise_floor_estimator_limited=noise.get("estimator_limited", False), over_floor=difference,
-                     over_floor_ci=[difference - spread, difference + spread])
-        entry["detected"] = detected(entry)
+                     noise_floor_estimator_limited=noise.get("estimator_limited", False))
+        difference, spread = _over_floor(entry)
+        entry.update(over_floor=difference, over_floor_ci=[difference - spread, difference + spread],
+                     detected=detected(entry))
     return entries
+
+
+def _over_floor(entry: dict) -> tuple[float, float]:
+    """(held-out gap minus the floor's, the two 95% intervals' half-widths in quadrature)."""
+    return (entry["heldout_gap"] - entry["noise_floor"],
+            math.hypot(half_width(entry), half_width(entry, "noise_floor_ci")))
 
 
 def detected(entry: dict) -> bool:
     """Whether the discriminators of this capacity tell the source from real data (module docstring): the gap's
     interval above 0, and its excess over the floor beyond the two intervals' half-widths in quadrature. Reads
     any entry with heldout_gap, ci, noise_floor and noise_floor_ci, results written before the rule included."""
-    floor_half = (entry["noise_floor_ci"][1] - entry["noise_floor_ci"][0]) / 2
-    excess = entry["heldout_gap"] - entry["noise_floor"]
-    return entry["ci"][0] > 0 and excess > math.hypot(half_width(entry), floor_half)
+    difference, spread = _over_floor(entry)
+    return entry["ci"][0] > 0 and difference > spread
 
 
 def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: int, capacities: list[int],
