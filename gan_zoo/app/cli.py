@@ -25,7 +25,7 @@ from gan_zoo.app.bench import (
 )
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.app.plots import write_samples_png
-from gan_zoo.app.report import FORMATS, text_tables, write_report
+from gan_zoo.app.report import FORMATS, print_summary, table_lines, write_report
 from gan_zoo.app.running import Progress, folder_lock, heartbeat, remove_stale_temporaries
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, open_dataset
@@ -106,9 +106,8 @@ def set_threads(threads: int) -> None:
 
 
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for line in table_lines(rows, header):
+        click.echo(line)
 
 
 @main.command()
@@ -598,9 +597,12 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
     ordered = [results[job.key] for job in suite.jobs if job.key in results]
     board, written = write_report(out, ordered, suite=suite.name)
     gauntlet = gauntlet_report.build(ordered, registry())
-    for name, header, rows in gauntlet_report.text_tables(gauntlet) if gauntlet else text_tables(board):
-        click.echo(f"\n{name}")
-        _print_table(rows, header)
+    if gauntlet:
+        for name, header, rows in gauntlet_report.text_tables(gauntlet):
+            click.echo(f"\n{name}")
+            _print_table(rows, header)
+    else:
+        print_summary(board, written["html"])
     click.echo(f"leaderboard: {written['html']} (and {written['md']}, {written['json']})")
     failed = [r for r in ordered if r["status"] == "failed"]
     if failed:
