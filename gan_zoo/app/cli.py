@@ -26,7 +26,7 @@ from gan_zoo.app.bench import (
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.app.plots import write_samples_png
 from gan_zoo.app.report import FORMATS, print_summary, table_lines, write_report
-from gan_zoo.app.running import Progress, folder_lock, heartbeat, remove_stale_temporaries
+from gan_zoo.app.running import Progress, SuiteEta, folder_lock, heartbeat, remove_stale_temporaries
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
@@ -569,10 +569,14 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
     write_suite_record(suite, out)
     click.echo(f"suite {suite.name}: {len(suite.jobs)} jobs, {len(results)} finished before, {len(pending)} to run "
                f"({executor}{f', {jobs} workers' if executor == 'local' and jobs > 1 else ''})", err=True)
+    workers = jobs if executor == "local" else len(pending)
+    eta = SuiteEta([(job.key, job.family or job.source, job.dataset, job.steps) for job in pending], workers)
     progress = Progress(f"bench {suite.name}", len(suite.jobs), initial=len(results), quiet=quiet, unit="job",
-                        every=30.0)
+                        every=30.0, eta=eta.remaining)
     waiting = list(pending)
     started = time.monotonic()
+    for job in waiting[:workers]:
+        eta.start(job.key, started)
 
     def status() -> str:  # jobs start in suite order, so the first waiting ones are those running
         if executor == "ray":
@@ -588,6 +592,9 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
                 finished = next(job for job in waiting if job.key == record["key"])
                 waiting.remove(finished)
                 started = time.monotonic()
+                eta.finish(finished.key, (record.get("train") or {}).get("seconds"), record["seconds"])
+                for job in waiting[:workers]:
+                    eta.start(job.key, started)
                 detail = f": {record['error']}" if record["error"] else ""
                 progress.note(f"[{len(results)}/{len(suite.jobs)}] {record['status']:8} {finished.title} "
                               f"({record['seconds']:.0f} s){detail}")
