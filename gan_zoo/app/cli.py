@@ -23,6 +23,7 @@ from gan_zoo.app.bench import (
     write_artifacts,
     write_suite_record,
 )
+from gan_zoo.app.checks import image_samples_failed
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.app.plots import write_samples_png
 from gan_zoo.app.report import FORMATS, print_summary, table_lines, write_report
@@ -301,6 +302,9 @@ def suspicious(result, data: LoadedDataset, modes: dict | None) -> list[str]:
     if samples.min().item() < low - spread or samples.max().item() > high + spread:
         warnings.append(f"samples reach [{samples.min().item():.3g}, {samples.max().item():.3g}], far outside the "
                         f"data's [{low:.3g}, {high:.3g}]; train longer or lower the learning rate")
+    failed = image_samples_failed(model, data) if data.spec.is_image and model.kind == "trained" else None
+    if failed:
+        warnings.append(f"{failed}; train longer (the family's default length) or check the learning rate")
     return warnings
 
 
