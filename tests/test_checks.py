@@ -33,7 +33,7 @@ def test_a_broken_generator_on_images_is_named_and_a_good_one_is_not(digits):
     good = Generator(lambda n, g: (digits.train.x[-n:] + 0.02 * torch.randn((n, *shape), generator=g)).clamp(-1, 1))
     for broken in (constant, noise):
         message = image_samples_failed(broken, digits)
-        assert message.startswith("the samples reach almost none of the data: coverage ")
+        assert message.startswith("the samples are far from the data: FD ") and "; coverage " in message
         assert message.endswith("(pixels, n=359)")
     assert image_samples_failed(good, digits) is None
 
@@ -48,5 +48,5 @@ def test_the_rule_needs_fd_many_times_real_or_coverage_near_none():
 def test_training_that_failed_on_images_ends_with_a_warning(tmp_path):
     result = run_cli("train", "vanilla", "--dataset", "digits", "--steps", "20", "--out", tmp_path / "run", "--quiet",
                      env_extra={"GAN_ZOO_CACHE": str(tmp_path / "cache")})
-    assert "gan-zoo: warning: the samples reach almost none of the data: coverage" in result.stderr
+    assert "gan-zoo: warning: the samples are far from the data: FD " in result.stderr
     assert "train longer" in result.stderr

@@ -1,7 +1,7 @@
 """Whether a model's samples look like a failed training run, each number against real data measured the same way.
 
 One rule serves the leaderboard (FD and coverage from the evaluation, in the classifier's space on labelled
-images) and `gan-zoo train` on images (coverage in pixel space, right after training): FD over FD_FAILED times
+images) and `gan-zoo train` on images (in pixel space, right after training): FD over FD_FAILED times
 real data's own, or coverage below COVERAGE_FAILED times real data's own. On digits (benchmarks/RESULTS.md)
 vanilla scores FD 8.05 and coverage 0.75 and wgan-gp 15.1 and 0.45 against real data's 3.14 and 0.96; the quick
 suite's wgan after 800 steps scored 53.6 and 0.014.
@@ -9,7 +9,7 @@ suite's wgan after 800 steps scored 53.6 and 0.014.
 
 from __future__ import annotations
 
-from gan_zoo.harness.functional import prdc
+from gan_zoo.harness.functional import fd, prdc
 
 FD_FAILED = 10.0
 COVERAGE_FAILED = 0.1
@@ -27,11 +27,13 @@ def failure_reasons(fd: float | None = None, fd_real: float | None = None, cover
 
 
 def image_samples_failed(model, data, n: int = 1000, seed: int = 0) -> str | None:
-    """After training on images: the samples' coverage of held-out items in pixel space (k = 5) against training
-    items' own at the same n, or None when it is not far below. Coverage, not FD: in pixel space FD's floor at
-    n = 1000 is a sampling-noise floor that decent models exceed many times over."""
+    """After training on images: FD and coverage (k = 5) of the samples against held-out items in pixel space,
+    beside training items' own at the same n, or None when neither is far off. On digits the quick suite's wgan
+    (800 steps) scores FD 8.7 and coverage 0.22 against real data's 0.77 and 0.95; vanilla (1500 steps) 2.0 and
+    0.67."""
     n = min(n, len(data.heldout), len(data.train))
     real, control = data.heldout.x[:n].flatten(1), data.train.x[:n].flatten(1)
     fake = model.sample(n, seed=seed).flatten(1)
-    reasons = failure_reasons(coverage=prdc(real, fake)["coverage"], coverage_real=prdc(real, control)["coverage"])
-    return f"the samples reach almost none of the data: {reasons[0]} (pixels, n={n})" if reasons else None
+    reasons = failure_reasons(fd(real, fake), fd(real, control), prdc(real, fake)["coverage"],
+                              prdc(real, control)["coverage"])
+    return f"the samples are far from the data: {'; '.join(reasons)} (pixels, n={n})" if reasons else None
