@@ -11,6 +11,7 @@ read from a file have their SHA-256 recorded in `Extractor.info`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -41,6 +42,10 @@ class FeatureSpace:
     name: ClassVar[str]
     description: ClassVar[str]
     Config: ClassVar[type] = NoSettings  # a dataclass, every field defaulted: set in a suite's [eval.features.NAME]
+
+    # report(text): progress of a load that takes a while (training a network), for the evaluation's output; the
+    # evaluation sets it on the instance it loads with
+    report: Callable[[str], None] = staticmethod(lambda text: None)
 
     def applies(self, data, option: str) -> str | None:
         """Why this space cannot embed the data set's items (None when it can)."""

@@ -161,7 +161,9 @@ class EvalContext:
                 raise UserError(f"feature space {space}: {reason}")
             started = time.perf_counter()
             settings = self.feature_settings.get(base) or cls.Config()
-            self._extractors[space] = cls().load(self.data, option, settings, self.device)
+            loader = cls()
+            loader.report = self.report
+            self._extractors[space] = loader.load(self.data, option, settings, self.device)
             self.timings[f"features:{space}"] = round(time.perf_counter() - started, 3)
         return self._extractors[space]
 

@@ -17,6 +17,9 @@ or a gan_zoo.SampleSource. The record is what `gan-zoo eval --json` writes (sche
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -69,9 +72,22 @@ def resolve(thing, *, dataset: str | None, reg: Registry, device: torch.device, 
                        resize=resize), data
 
 
+def reporter(progress: bool | Callable[[str], None]) -> Callable[[str], None] | None:
+    """What hears the evaluation's phases: the caller's function, lines on stderr with the seconds so far (True), or
+    nothing (False: the API is quiet unless asked)."""
+    if callable(progress):
+        return progress
+    if not progress:
+        return None
+    started = time.monotonic()
+    return lambda text: print(f"gan-zoo evaluate: {text} [{time.monotonic() - started:.0f} s]", file=sys.stderr,
+                              flush=True)
+
+
 def run(source, dataset: str | None = None, metrics=None, seed: int = 0, *, device: str = "auto",
         data_root: str | Path | None = None, image_range: str = "auto", resize: bool = False,
-        features: dict | None = None, family_settings=(), settings: dict | None = None) -> Evaluation:
+        features: dict | None = None, family_settings=(), settings: dict | None = None,
+        progress: bool | Callable[[str], None] = False) -> Evaluation:
     """evaluate(), returning the record and the artifacts (e.g. the birthday test's closest pairs)."""
     reg = registry()
     config = EvalConfig.build(reg, metrics, settings, features)  # checked before anything is loaded or drawn
@@ -79,17 +95,21 @@ def run(source, dataset: str | None = None, metrics=None, seed: int = 0, *, devi
     resolved, data = resolve(source, dataset=dataset, reg=reg, device=torch_device, seed=seed,
                              data_root=Path(data_root) if data_root else None, assignments=family_settings,
                              image_range=image_range, resize=resize)
-    return evaluate_source(resolved, data, reg, config, seed=seed, device=torch_device)
+    return evaluate_source(resolved, data, reg, config, seed=seed, device=torch_device, report=reporter(progress))
 
 
 def evaluate(source, dataset: str | None = None, metrics=None, seed: int = 0, *, device: str = "auto",
              data_root: str | Path | None = None, image_range: str = "auto", resize: bool = False,
-             features: dict | None = None, family_settings=(), **settings) -> dict:
+             features: dict | None = None, family_settings=(), progress: bool | Callable[[str], None] = False,
+             **settings) -> dict:
     """Judge `source` against the data set `dataset` with `metrics` (default: every metric that applies).
 
     Keyword arguments named after a metric set its settings (e.g. nn_distance={"capacities": [1000]}); features
     sets feature spaces' (e.g. {"inception": {"weights": "pt_inception.pth"}}); family_settings are "key=value"
-    strings for a constructed family named as the source. Returns the record `gan-zoo eval --json` writes.
+    strings for a constructed family named as the source. progress: quiet by default; True prints each phase
+    (a metric starting, the domain classifier's training) on stderr, a function is called with each phase's text.
+    Returns the record `gan-zoo eval --json` writes.
     """
     return run(source, dataset, metrics, seed, device=device, data_root=data_root, image_range=image_range,
-               resize=resize, features=features, family_settings=family_settings, settings=settings).record
+               resize=resize, features=features, family_settings=family_settings, settings=settings,
+               progress=progress).record

@@ -76,7 +76,7 @@ class ClassifierSpace(FeatureSpace):
         return None
 
     def load(self, data, option, config, device):
-        network, info = domain_classifier(data, config, device)
+        network, info = domain_classifier(data, config, device, report=self.report)
         return Network("classifier", network, info, device)
 
 

@@ -1,5 +1,6 @@
 """The benchmark runner: one result per job, resumable, failures recorded, executors agree, reports render."""
 
+import html
 import json
 import os
 import shutil
@@ -109,8 +110,12 @@ def test_the_leaderboard_json_has_a_row_per_family_and_the_true_support_beside_t
     digits = {row["family"]: row for row in board["datasets"]["digits"]["rows"]}
     assert digits["memorizer"]["true_support"] == 20 and digits["ed-memorizer"]["cells"]["probe"]["mean"] is not None
     assert "(true 20)" in digits["memorizer"]["cells"]["birthday.support"]["text"]
-    excess = [row["excess"] for row in board["datasets"]["digits"]["rows"]]
-    assert excess == sorted(excess)  # the documented default order
+    rows = board["datasets"]["digits"]["rows"]
+    # the documented default order: rows on items, then encoder rows on (x, z) pairs, each by its excess
+    assert [row["pairs"] for row in rows] == sorted(row["pairs"] for row in rows)
+    for pairs in (False, True):
+        excess = [row["excess"] for row in rows if row["pairs"] == pairs]
+        assert excess == sorted(excess)
     assert board["datasets"]["ring8"]["plots"]["nn_distance"] == "plots/ring8-nn_distance.png"
 
 
@@ -217,31 +222,73 @@ def test_report_on_a_folder_without_results_is_a_one_line_error(tmp_path):
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0 and "no results/ folder" in result.stderr
 
 
-def test_the_html_leaderboard_works_in_a_real_browser(tiny_run, tmp_path):
-    """Loads the page in headless Chromium: rows and images present, sorting works, no script errors."""
+def browse(page: Path, tmp_path: Path) -> dict:
+    """Load a leaderboard page in headless Chromium 1400 px wide and return what PROBE found there."""
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
         if os.environ.get("GAN_ZOO_REQUIRE_BROWSER"):
             pytest.fail("chromium is not installed; .ci/run installs it (apt-get install chromium)")
         pytest.skip("chromium is not installed (CI installs it)")
-    _, out, _ = tiny_run
-    page = (out / "leaderboard.html").read_text()
-    assert "http://" not in page and "https://" not in page and 'src="data:image/png;base64,' in page
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text
     probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("<head>", "<head>" + ERROR_TRAP, 1).replace("</body>", PROBE + "</body>"))
+    probe.write_text(text.replace("<head>", "<head>" + ERROR_TRAP, 1).replace("</body>", PROBE + "</body>"))
     dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                          f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
-                          probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    report = json.loads(dom.split('<pre id="probe">')[1].split("</pre>")[0])
+                          "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'profile'}",
+                          "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    return json.loads(html.unescape(dom.split('<pre id="probe">')[1].split("</pre>")[0]))  # the DOM escapes < & >
+
+
+def test_the_html_leaderboard_works_in_a_real_browser(tiny_run, tmp_path):
+    """Loads the page in headless Chromium: rows and images present, sorting works, no script errors, and it fits
+    1400 px without scrolling sideways."""
+    _, out, _ = tiny_run
+    assert 'src="data:image/png;base64,' in (out / "leaderboard.html").read_text()
+    report = browse(out / "leaderboard.html", tmp_path)
     board = json.loads((out / "leaderboard.json").read_text())
     assert report["rows"] == sum(len(d["rows"]) for d in board["datasets"].values())
     assert report["images"] >= 4 and report["broken_images"] == 0
     assert report["sorted_descending"] and report["errors"] == [], json.dumps(report)
+    assert report["page_width"] <= report["window_width"] == 1400
     # it explains itself: the discriminator in the NND headers, notes on constructions, the memorisation flag
     assert any("(mlp)" in h for h in report["headers"]) and "memorisation check" in report["headers"]
     assert any(note.startswith("memorizer (m=20) (constructed): uniform on m memorised") for note in report["notes"])
-    assert any(flag.startswith("MEMORISES?") for flag in report["flags"])
+    assert any(flag.startswith("MEMORISES? (birthday") for flag in report["flags"])
+    # a best-model line per data set (ring8's one trained family, vanilla, after 30 steps fails: none qualifies)
+    assert len(report["best"]) == len(board["datasets"]) and all(b.startswith("Best trained model:")
+                                                                   for b in report["best"])
+    assert any(item.startswith("memorisation check: every copying test that ran") for item in report["legend"])
+
+
+def test_the_html_leaderboard_names_the_best_model_explains_its_columns_and_flags_every_copier(tmp_path):
+    """A results folder whose numbers are known: a Gaussian memorizer that only C_T catches, a trained family whose
+    C_T is near 0, another that failed to train."""
+    from .test_report import ct, quality, record, with_metrics
+
+    results = [with_metrics(record("gaussian-memorizer", 0, 0.01, 0.0, m=400), ct=ct(-8.5),
+                            **quality(3.5, 3.2, 0.9, 0.97)),
+               with_metrics(record("vanilla", 0, 0.3, 0.0), ct=ct(0.3), **quality(8.0, 3.2, 0.5, 0.97)),
+               with_metrics(record("wgan", 0, 0.2, 0.0), ct=ct(1.0), **quality(53.6, 3.2, 0.014, 0.97))]
+    folder = tmp_path / "results-folder"
+    (folder / "results").mkdir(parents=True)
+    for result in results:
+        result["schema"] = "gan-zoo-result/2"
+        (folder / "results" / f"{result['key']}.json").write_text(json.dumps(result))
+    assert run_cli("report", folder, "--format", "html").returncode == 0
+    report = browse(folder / "leaderboard.html", tmp_path)
+    assert report["errors"] == [] and report["page_width"] <= report["window_width"], json.dumps(report)
+    assert report["best"] == ["Best trained model: vanilla: NND over its floor 0.3 at p≈1e3"]
+    flags = {row["family"]: row["memorisation"] for row in report["table"]}
+    assert flags["gaussian-memorizer (m=400)"].startswith("MEMORISES? (C_T) C_T -8.5 < -3")
+    assert flags["vanilla"].startswith("no copying found") and flags["wgan"].startswith("no copying found")
+    assert {row["family"]: row["quality"] for row in report["table"]}["wgan"].startswith("FAILED? FD 53.6 is 17x")
+    legend = {item.split(": ")[0]: item for item in report["legend"]}
+    assert legend["FD (classifier, n=179)"].endswith("higher is worse")
+    assert legend["C_T (classifier, n=300)"].endswith("lower is worse")
+    assert "flagged is worse" in legend["memorisation check"]
+    assert report["tooltips"]["FD (classifier, n=179)"] == legend["FD (classifier, n=179)"].split(": ", 1)[1]
 
 
 ERROR_TRAP = """<script>window.probeErrors = [];
@@ -253,13 +300,13 @@ console.error = function () { window.probeErrors.push(Array.prototype.join.call(
 PROBE = """<script>window.addEventListener("load", function () {
   var table = null, column = -1, most = 0;  // the NND column holding the most numbers, in any data set's table
   document.querySelectorAll("table.leaderboard").forEach(function (candidate) {
-    Array.prototype.forEach.call(candidate.tHead.rows[0].cells, function (th, index) {
+    Array.prototype.forEach.call(candidate.tHead.rows[1].cells, function (th, index) {
       var filled = Array.prototype.filter.call(candidate.tBodies[0].rows, function (row) {
         return !isNaN(parseFloat(row.cells[index].getAttribute("data-value"))); }).length;
       if (th.textContent.indexOf("NND") === 0 && filled > most) { table = candidate; column = index; most = filled; }
     });
   });
-  var header = table.tHead.rows[0].cells[column];
+  var header = table.tHead.rows[1].cells[column];
   header.click(); header.click();  // ascending, then descending
   var values = Array.prototype.map.call(table.tBodies[0].rows, function (row) {
     return parseFloat(row.cells[column].getAttribute("data-value")); }).filter(function (v) { return !isNaN(v); });
@@ -270,10 +317,24 @@ PROBE = """<script>window.addEventListener("load", function () {
   pre.id = "probe";
   var texts = function (selector) {
     return Array.prototype.map.call(document.querySelectorAll(selector), function (n) { return n.textContent; }); };
-  pre.textContent = JSON.stringify({rows: document.querySelectorAll("table.leaderboard tbody tr").length,
+  var tooltips = {};
+  document.querySelectorAll("table.leaderboard th[title]").forEach(function (th) {
+    tooltips[th.textContent] = th.getAttribute("title"); });
+  var first = document.querySelector("table.leaderboard");  // the first data set's first table, row by row
+  var columns = Array.prototype.map.call(first.tHead.rows[1].cells, function (th) { return th.textContent; });
+  var rows = Array.prototype.map.call(first.querySelectorAll("tbody.rows tr"), function (row) {
+    return {family: row.cells[0].textContent,
+            memorisation: row.cells[columns.indexOf("memorisation check")].textContent,
+            quality: (row.cells[columns.indexOf("sample quality check")] || {}).textContent}; });
+  pre.textContent = JSON.stringify({
+    rows: Array.prototype.reduce.call(document.querySelectorAll("table.leaderboard"), function (sum, t) {
+      return sum + (t.textContent.indexOf("memorisation check") >= 0 ? t.querySelectorAll("tbody.rows tr").length : 0);
+    }, 0),
     images: images.length, broken_images: broken.length, sorted_descending: descending,
     errors: window.probeErrors, headers: texts("table.leaderboard th"), notes: texts("ul.notes li"),
-    flags: texts("table.leaderboard td").filter(function (t) { return t.indexOf("MEMORISES?") === 0; })});
+    flags: texts("table.leaderboard td.flag"), best: texts("p.best"), legend: texts("ul.legend li"),
+    tooltips: tooltips, table: rows, window_width: window.innerWidth,
+    page_width: document.documentElement.scrollWidth});
   document.body.appendChild(pre);
 });</script>"""
 

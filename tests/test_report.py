@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from gan_zoo.app.report import build, render_markdown, text_tables
+from gan_zoo.app.report import build, render_html, render_markdown, terminal_tables, text_tables
 
 
 def record(family, seed, gap, floor, *, dataset="digits", support=None, status="ok", m=None):
@@ -49,12 +49,13 @@ def test_rows_are_ordered_by_the_gap_over_the_noise_floor_and_failures_listed_ap
     assert [r["label"] for r in rows] == ["memorizer (m=100)", "close", "wide"]
     assert [f["status"] for f in board["failures"]] == ["failed"]
     (name, header, cells), = text_tables(board)
-    assert name == "digits" and header[1] == "NND p≈1e3 (mlp)"
+    assert name == "digits" and header[1] == "memorisation check" and header[2] == "NND p≈1e3 (mlp)"
     support = header.index("birthday support (collision count)")
     assert cells[0][support] == "98 [88.2, 108] (true 100)"
     assert cells[1][support] == "> 1e+03 (no duplicates up to s=1280)"
     markdown = render_markdown(board, {})
-    assert "| memorizer (m=100) | 0.05 (fooled) |" in markdown and "## Failed jobs" in markdown and "boom" in markdown
+    assert "| memorizer (m=100) | no copying found (birthday) | 0.05 (fooled) |" in markdown
+    assert "## Failed jobs" in markdown and "boom" in markdown
 
 
 def test_datasets_get_their_own_tables():
@@ -102,3 +103,95 @@ def test_a_capacity_within_the_floors_noise_says_fooled_in_its_cell():
     column = header.index("NND p≈1e3 (mlp)")
     rows = {row[0]: row for row in cells}
     assert rows["memorizer (m=800)"][column] == "0.004 (fooled)" and rows["vanilla"][column] == "0.3"
+
+
+def with_metrics(result, **metrics):
+    result["eval"]["metrics"].update(metrics)
+    return result
+
+
+def ct(value):
+    return {"ct": value, "cells_dropped": 0, "n_cells": 3, "features": "classifier", "n_fake": 300}
+
+
+def authpct(value):
+    return {"authpct": value, "real_heldout": 69.0, "features": "classifier", "n_fake": 300}
+
+
+def test_the_memorisation_flag_combines_every_copying_test_each_against_real_data():
+    rows = {row["label"]: row for row in build([
+        with_metrics(record("gaussian-memorizer", 0, 0.01, 0.0, m=400), ct=ct(-8.5)),
+        with_metrics(record("vanilla", 0, 0.3, 0.0), ct=ct(0.4),
+                     authpct=authpct(60.0)),
+        with_metrics(record("wgan", 0, 0.3, 0.0), authpct=authpct(20.0),
+                     mifid={"mifid": 900.0, "penalised": True, "distance": 0.05, "cosine_threshold": 0.1,
+                            "features": "classifier", "n_fake": 179,
+                            "real_vs_real": {"mifid": 40.0, "penalised": False, "distance": 0.3}}),
+    ], folder="f", suite=None)["datasets"]["digits"]["rows"]}
+    assert rows["gaussian-memorizer (m=400)"]["memorisation"]["flagged"] == {"C_T": "C_T -8.5 < -3 (null 0)"}
+    assert rows["vanilla"]["memorisation"] == {"ran": ["birthday", "C_T", "AuthPct"], "flagged": {}}
+    assert set(rows["wgan"]["memorisation"]["flagged"]) == {"AuthPct", "MiFID"}
+    (name, header, cells), = text_tables(build([with_metrics(record("gaussian-memorizer", 0, 0.01, 0.0, m=400),
+                                                             ct=ct(-8.5))], folder="f", suite=None))
+    assert cells[0][header.index("memorisation check")].startswith("MEMORISES? (C_T) C_T -8.5")
+
+
+def quality(fd, floor, coverage, real_coverage):
+    return {"fd": {"value": fd, "real_floor": floor, "features": "classifier", "n": 179},
+            "prdc": {"coverage": coverage, "precision": 0.5, "recall": 0.5, "density": 0.5, "k": 5, "n_fake": 300,
+                     "features": "classifier", "real_vs_real": {"coverage": real_coverage, "precision": 0.9,
+                                                                "recall": 0.9, "density": 1.0}}}
+
+
+def test_samples_far_from_real_data_are_flagged_as_a_failed_training_run():
+    rows = {row["label"]: row for row in build([
+        with_metrics(record("wgan", 0, 0.3, 0.0), **quality(53.6, 3.2, 0.5, 0.97)),
+        with_metrics(record("wgan-gp", 0, 0.3, 0.0), **quality(8.0, 3.2, 0.014, 0.97)),
+        with_metrics(record("vanilla", 0, 0.3, 0.0), **quality(8.0, 3.2, 0.44, 0.97)),
+    ], folder="f", suite=None)["datasets"]["digits"]["rows"]}
+    assert rows["wgan"]["quality"] == "FAILED? FD 53.6 is 17x real data's 3.2"
+    assert rows["wgan-gp"]["quality"] == "FAILED? coverage 0.014 against real data's 0.97"
+    assert rows["vanilla"]["quality"] is None
+
+
+def test_the_best_trained_model_skips_constructions_copies_and_failures_and_breaks_ties_by_fd():
+    board = build([
+        record("memorizer", 0, 0.0, 0.0, m=100, support=98.0),  # smallest gap, but a construction
+        with_metrics(record("copier", 0, 0.01, 0.0), ct=ct(-9.0)),  # copies
+        with_metrics(record("broken", 0, 0.02, 0.0), **quality(60.0, 3.0, 0.5, 0.97)),  # failed
+        with_metrics(record("vanilla", 0, 0.30, 0.0), **quality(9.0, 3.0, 0.5, 0.97)),
+        with_metrics(record("wgan-gp", 0, 0.35, 0.0), **quality(5.0, 3.0, 0.5, 0.97)),  # within vanilla's CI
+        with_metrics(record("wgan", 0, 0.60, 0.0), **quality(4.0, 3.0, 0.5, 0.97)),  # outside it
+    ], folder="f", suite=None)
+    best = board["datasets"]["digits"]["best"]
+    assert best["label"] == "wgan-gp" and "tied within the interval with vanilla, decided by FD 5" in best["text"]
+    page = render_html(board, {}, {})
+    assert "<b>Best trained model:</b> wgan-gp" in page and "smallest FD among them wins" in page
+    only_constructions = build([record("memorizer", 0, 0.0, 0.0, m=100, support=98.0)], folder="f", suite=None)
+    assert only_constructions["datasets"]["digits"]["best"]["label"] is None
+
+
+def test_encoder_rows_measured_on_pairs_rank_apart_from_item_rows():
+    pairs = record("bigan", 0, 0.0, 0.0)
+    pairs["eval"]["metrics"]["nn_distance"]["pairs"] = True
+    board = build([pairs, record("vanilla", 0, 0.3, 0.0)], folder="f", suite=None)
+    assert [row["label"] for row in board["datasets"]["digits"]["rows"]] == ["vanilla", "bigan"]
+    assert board["datasets"]["digits"]["best"]["label"] == "vanilla"  # items first: pair gaps are not comparable
+    page = render_html(board, {}, {})
+    # two tables (distances and checks; sample quality), each with an item section and a pair section
+    assert page.count('<tbody class="rows">') == 2 * 2 and "measured on (x, z) pairs" in page
+
+
+def test_the_terminal_summary_keeps_the_key_columns_that_fit():
+    records = [with_metrics(record("gaussian-memorizer", 0, 0.01, 0.0, m=400), ct=ct(-8.5),
+                            **quality(3.5, 3.2, 0.9, 0.97)),
+               with_metrics(record("a-trained-family-with-a-long-label", 0, 0.3, 0.0), ct=ct(0.1),
+                            **quality(8.0, 3.2, 0.5, 0.97))]
+    board = build(records, folder="f", suite=None)
+    (name, header, rows, left_out), = terminal_tables(board, 200)
+    assert header == ["family (* best)", "copies?", "NND 1e3", "FD", "coverage", "birthday support"]
+    assert rows[0][:2] == ["gaussian-memorizer (m=400)", "C_T"] and rows[1][0].endswith("*")
+    assert left_out == len(text_tables(board)[0][1]) - len(header)
+    (name, header, rows, left_out), = terminal_tables(board, 60)
+    assert header[:2] == ["family (* best)", "copies?"] and len(header) < 6
+    assert all(len("  ".join(r)) <= 60 for r in rows)

@@ -23,10 +23,11 @@ from gan_zoo.app.bench import (
     write_artifacts,
     write_suite_record,
 )
+from gan_zoo.app.checks import image_samples_failed
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.app.plots import write_samples_png
-from gan_zoo.app.report import FORMATS, text_tables, write_report
-from gan_zoo.app.running import Progress, folder_lock, heartbeat, remove_stale_temporaries
+from gan_zoo.app.report import FORMATS, print_summary, table_lines, write_report
+from gan_zoo.app.running import Progress, SuiteEta, folder_lock, heartbeat, remove_stale_temporaries
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
@@ -106,9 +107,8 @@ def set_threads(threads: int) -> None:
 
 
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        click.echo("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for line in table_lines(rows, header):
+        click.echo(line)
 
 
 @main.command()
@@ -302,6 +302,9 @@ def suspicious(result, data: LoadedDataset, modes: dict | None) -> list[str]:
     if samples.min().item() < low - spread or samples.max().item() > high + spread:
         warnings.append(f"samples reach [{samples.min().item():.3g}, {samples.max().item():.3g}], far outside the "
                         f"data's [{low:.3g}, {high:.3g}]; train longer or lower the learning rate")
+    failed = image_samples_failed(model, data) if data.spec.is_image and model.kind == "trained" else None
+    if failed:
+        warnings.append(f"{failed}; train longer (the family's default length) or check the learning rate")
     return warnings
 
 
@@ -570,10 +573,14 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
     write_suite_record(suite, out)
     click.echo(f"suite {suite.name}: {len(suite.jobs)} jobs, {len(results)} finished before, {len(pending)} to run "
                f"({executor}{f', {jobs} workers' if executor == 'local' and jobs > 1 else ''})", err=True)
+    workers = jobs if executor == "local" else len(pending)
+    eta = SuiteEta([(job.key, job.family or job.source, job.dataset, job.steps) for job in pending], workers)
     progress = Progress(f"bench {suite.name}", len(suite.jobs), initial=len(results), quiet=quiet, unit="job",
-                        every=30.0)
+                        every=30.0, eta=eta.remaining)
     waiting = list(pending)
     started = time.monotonic()
+    for job in waiting[:workers]:
+        eta.start(job.key, started)
 
     def status() -> str:  # jobs start in suite order, so the first waiting ones are those running
         if executor == "ray":
@@ -589,6 +596,9 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
                 finished = next(job for job in waiting if job.key == record["key"])
                 waiting.remove(finished)
                 started = time.monotonic()
+                eta.finish(finished.key, (record.get("train") or {}).get("seconds"), record["seconds"])
+                for job in waiting[:workers]:
+                    eta.start(job.key, started)
                 detail = f": {record['error']}" if record["error"] else ""
                 progress.note(f"[{len(results)}/{len(suite.jobs)}] {record['status']:8} {finished.title} "
                               f"({record['seconds']:.0f} s){detail}")
@@ -598,9 +608,12 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
     ordered = [results[job.key] for job in suite.jobs if job.key in results]
     board, written = write_report(out, ordered, suite=suite.name)
     gauntlet = gauntlet_report.build(ordered, registry())
-    for name, header, rows in gauntlet_report.text_tables(gauntlet) if gauntlet else text_tables(board):
-        click.echo(f"\n{name}")
-        _print_table(rows, header)
+    if gauntlet:
+        for name, header, rows in gauntlet_report.text_tables(gauntlet):
+            click.echo(f"\n{name}")
+            _print_table(rows, header)
+    else:
+        print_summary(board, written["html"])
     click.echo(f"leaderboard: {written['html']} (and {written['md']}, {written['json']})")
     failed = [r for r in ordered if r["status"] == "failed"]
     if failed:
