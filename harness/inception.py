@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
+from gan_zoo.cache import cache_dir
 from gan_zoo.config import number, text, whole
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
@@ -51,11 +51,6 @@ class ClassifierConfig:
 
 
 RECIPE = 2  # part of the cache key: bumped when training changes (2: initial weights seeded too)
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("GAN_ZOO_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "gan-zoo")
-    return Path(root).expanduser()
 
 
 class Classifier(nn.Module):

@@ -19,6 +19,7 @@
 
 import difflib
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ from gan_zoo import hookimpl
 from gan_zoo.errors import UserError
 from gan_zoo.features import Extractor, FeatureSpace
 from gan_zoo.harness.inception import ClassifierConfig, domain_classifier, inception_v3
+
+FEATURES_RECIPE = 1  # part of every cached feature's key: bump it when a network's code changes what it computes
 
 
 class Pixels(Extractor):
@@ -44,6 +47,19 @@ class Network(Extractor):
     def __init__(self, name: str, network: nn.Module, info: dict, device: torch.device, chunk: int = 512):
         super().__init__(name, network.num_features, info)
         self.network, self.device, self.chunk = network.eval(), device, chunk
+        self._identity: str | None = None
+
+    def identity(self) -> str:
+        """The weights as loaded, the network's plain settings (resize, channels, mode), the chunk and the device
+        type: what the features depend on, bit for bit."""
+        if self._identity is None:
+            settings = {key: value for key, value in vars(self.network).items()
+                        if not key.startswith("_") and isinstance(value, bool | int | float | str | tuple)}
+            self._identity = json.dumps({"space": self.name, "network": type(self.network).__qualname__,
+                                         "recipe": FEATURES_RECIPE, "weights": state_sha256(self.network.state_dict()),
+                                         "settings": settings, "chunk": self.chunk, "device": self.device.type},
+                                        sort_keys=True, default=str)
+        return self._identity
 
     @torch.no_grad()
     def _map(self, function, items: torch.Tensor) -> torch.Tensor:
