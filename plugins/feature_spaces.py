@@ -31,6 +31,7 @@ from gan_zoo import hookimpl
 from gan_zoo.errors import UserError
 from gan_zoo.features import Extractor, FeatureSpace
 from gan_zoo.harness.inception import ClassifierConfig, domain_classifier, inception_v3
+from gan_zoo.harness.resize import RESIZES
 
 FEATURES_RECIPE = 1  # part of every cached feature's key: bump it when a network's code changes what it computes
 
@@ -108,6 +109,11 @@ def rgb_images(data, network: str) -> str | None:
 @dataclass
 class InceptionConfig:
     weights: str = ""  # a local InceptionV3 weights file (.safetensors or a torch state dict): FID's or timm's
+    resize: str = "pytorch-fid"  # or clean-fid (uint8, PIL bicubic): the two conventions give different FIDs
+
+    def __post_init__(self):
+        if self.resize not in RESIZES:
+            raise UserError(f"resize = {self.resize!r}: choose one of {', '.join(RESIZES)}")
 
 
 class InceptionSpace(FeatureSpace):
@@ -123,7 +129,7 @@ class InceptionSpace(FeatureSpace):
         if not config.weights:
             raise UserError("feature space inception needs a local weights file: set its `weights` (CLI: "
                             "--inception-weights PATH); nothing is downloaded")
-        network, info = inception_v3(Path(config.weights), device)
+        network, info = inception_v3(Path(config.weights), device, config.resize)
         return Network("inception", network, info, device)
 
 
