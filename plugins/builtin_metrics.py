@@ -16,7 +16,7 @@ from gan_zoo import hookimpl
 from gan_zoo.config import choice, number, text, whole, wholes
 from gan_zoo.errors import UserError
 from gan_zoo.harness.birthday import BirthdayConfig, birthday_test
-from gan_zoo.harness.discriminators import split_name
+from gan_zoo.harness.discriminators import split_name, unbuildable
 from gan_zoo.harness.ensemble import PHIS, EnsembleConfig
 from gan_zoo.harness.functional import fd as frechet_distance
 from gan_zoo.harness.functional import fd_to_reference
@@ -90,9 +90,12 @@ class NNDistance(Metric):
         ctx.report("  nn_distance: real data against itself (the noise floor)")
         floor = nn_distance(train=(real(train_a, seed), real(train_b, seed + 2)),
                             heldout=(real(held_a, seed + 1), real(held_b, seed + 3)), **common)
+        skipped = unbuildable(*(common[key] for key in ("cls", "option", "spec", "code_dim", "capacities")))
+        for reason in skipped.values():
+            ctx.report(f"  nn_distance: skipped, {reason}")
         return {"capacities": against_floor(measured, floor), "discriminator": config.discriminator,
                 "phi": config.ensemble.phi, "pairs": pairs, "items_per_side": {"train": n_train, "heldout": n_held},
-                "cut": note}
+                "cut": note, "skipped_capacities": {str(target): why for target, why in skipped.items()}}
 
     def headline(self, result):
         entries = result["capacities"]
@@ -118,6 +121,7 @@ class NNDistance(Metric):
             lines.append(f"    p={e['p']:>8}: train {e['train_gap']:.4f}  held-out {e['heldout_gap']:.4f} "
                          f"[{low:.4f}, {high:.4f}]  noise floor {e['noise_floor']:.4f}  "
                          f"{'detected' if detected(e) else 'fooled (within the noise)'}")
+        lines += [f"    p~{target}: skipped, {why}" for target, why in result.get("skipped_capacities", {}).items()]
         return "\n".join(lines)
 
 
