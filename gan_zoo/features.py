@@ -37,6 +37,12 @@ class Extractor:
         """(N, classes) class logits, or None when this space is not a classifier."""
         return None
 
+    def identity(self) -> str | None:
+        """Everything that makes this space's features of given items what they are (the weights' checksum, the
+        preprocessing, the device), as text: the on-disk feature cache keys on it with the items' content
+        (gan_zoo/cache.py). None, the default: never cached (cheap to recompute, or not reproducible)."""
+        return None
+
 
 class FeatureSpace:
     name: ClassVar[str]

@@ -28,6 +28,7 @@ from typing import ClassVar
 
 import torch
 
+from gan_zoo.cache import cached_features
 from gan_zoo.errors import UserError
 from gan_zoo.features import Extractor, NoSettings
 from gan_zoo.sources import SampleSource
@@ -117,7 +118,8 @@ class EvalContext:
     """
 
     def __init__(self, source: SampleSource, data, registry, *, seed: int, device: torch.device,
-                 feature_settings: dict | None = None, report: Callable[[str], None] | None = None):
+                 feature_settings: dict | None = None, report: Callable[[str], None] | None = None,
+                 feature_cache: bool = True):
         self.source, self.data, self.registry = source, data, registry
         self.report = report or (lambda text: None)  # report(text): what is being computed, for progress output
         self.seed, self.device = seed, device
@@ -127,6 +129,8 @@ class EvalContext:
         self._extractors: dict[str, Extractor] = {}
         self._draws: dict[tuple[int, int], torch.Tensor] = {}
         self._features: dict[tuple[str, str], torch.Tensor] = {}
+        self.feature_cache = feature_cache  # read and write reference features on disk (gan_zoo/cache.py)
+        self.feature_log: dict[str, str] = {}  # "space items" -> computed, cache, or recomputed: why
 
     # -- items ----------------------------------------------------------------------------------------------
     def available(self, n: int) -> int:
@@ -171,5 +175,16 @@ class EvalContext:
         """Features of `items` in `space`; `what` names the items (e.g. "fake:5000:0") so they are computed once."""
         key = (space, what)
         if key not in self._features:
-            self._features[key] = self.extractor(space).features(items)
+            extractor = self.extractor(space)
+            # the reference splits and a finite source's items are the same next run: read them from disk then
+            reused = what.startswith("real") or self.source.size is not None
+            identity = extractor.identity() if reused and self.feature_cache else None
+            if identity is None:
+                self._features[key] = extractor.features(items)
+            else:
+                self._features[key], status = cached_features(
+                    identity, items, extractor.features, {"space": space, "items": what, "dataset": self.data.name})
+                self.feature_log[f"{space} {what}"] = status
+                if status.startswith("recomputed"):
+                    self.report(f"  warning: features of {what} in {space} {status}")
         return self._features[key]

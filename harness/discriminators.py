@@ -67,6 +67,19 @@ def at_capacity(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
     return capacity
 
 
+def unbuildable(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: int, targets: list[int]
+                ) -> dict[int, str]:
+    """{target: why} for the capacities no width of this class reaches on this data (a capacity ladder made for
+    64-d items starts below what one unit costs on 784-d or 3072-d items): those are skipped, the rest run."""
+    reasons = {}
+    for target in targets:
+        try:
+            at_capacity(cls, option, spec, code_dim, target)
+        except UserError as exc:
+            reasons[target] = str(exc)
+    return reasons
+
+
 def parse_capacities(text: str) -> list[int]:
     """'1e3,1e4' -> [1000, 10000]."""
     try:

@@ -11,7 +11,8 @@ Record schema `gan-zoo-eval/2` (top-level keys):
   n_train, n_heldout}, seed, config (a model's family config, else null), facts (what the source knows exactly,
   e.g. a construction's support), eval_config {metrics, settings {metric: its config}, features {space: config}},
   metrics {name: result}, skipped {name: why it does not apply}, errors {name: why it refused},
-  timings {name: seconds}, threads, versions.
+  timings {name: seconds}, features_cache {"space items": computed | cache | recomputed: why} (reference
+  features read from or written to the on-disk cache, gan_zoo/cache.py), threads, versions.
 Each metric's result is documented with its plugin (gan-zoo metrics lists them).
 """
 
@@ -129,7 +130,8 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
         "display_name": source.name, "plugin": _plugin_of(registry, model),
         "dataset": data.to_json(), "seed": seed, "config": dataclasses.asdict(model.config) if model else None,
         "facts": source.facts(), "eval_config": config.to_json(registry), "metrics": metrics, "skipped": skipped,
-        "errors": errors, "timings": ctx.timings, "threads": torch.get_num_threads(), "versions": versions()}
+        "errors": errors, "timings": ctx.timings, "features_cache": ctx.feature_log,
+        "threads": torch.get_num_threads(), "versions": versions()}
     return Evaluation(record, ctx.artifacts)
 
 

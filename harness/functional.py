@@ -157,6 +157,17 @@ def fd(real: torch.Tensor, fake: torch.Tensor) -> float:
     return _frechet(*_gaussian(real), *_gaussian(fake))
 
 
+def fd_to_reference(mu, sigma, fake: torch.Tensor) -> float:
+    """Frechet distance from reference statistics (mu (d,), sigma (d, d), e.g. a pytorch-fid / clean-fid .npz)
+    to a Gaussian fitted to fake features, in float64 as those tools compute it."""
+    fake = _features(fake, "fake", min_rows=2)
+    mu, sigma = torch.as_tensor(mu, dtype=torch.float64), torch.as_tensor(sigma, dtype=torch.float64)
+    if mu.shape != (fake.shape[1],) or sigma.shape != (fake.shape[1], fake.shape[1]):
+        raise UserError(f"fd: reference statistics of {tuple(mu.shape)} / {tuple(sigma.shape)} against "
+                        f"{fake.shape[1]}-d features; measure in the feature space the statistics were computed in")
+    return _frechet(mu, sigma, *_gaussian(fake))
+
+
 def _unit_rows(x: torch.Tensor) -> torch.Tensor:
     x = x.double()
     norms = x.norm(dim=1, keepdim=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -26,10 +25,12 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save
 from torch import nn
 
+from gan_zoo.cache import cache_dir
 from gan_zoo.config import number, text, whole
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
 from gan_zoo.files import atomic_write_bytes
+from gan_zoo.harness.resize import clean_fid_resize
 from gan_zoo.training import step_seed
 
 
@@ -52,11 +53,6 @@ class ClassifierConfig:
 
 
 RECIPE = 2  # part of the cache key: bumped when training changes (2: initial weights seeded too)
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("GAN_ZOO_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "gan-zoo")
-    return Path(root).expanduser()
 
 
 class Classifier(nn.Module):
@@ -147,12 +143,14 @@ def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: tor
 class FIDNetwork(nn.Module):
     """pytorch-fid's FID InceptionV3 behind the data set's items: [-1, 1] to the [0, 1] it takes, gray to RGB."""
 
-    def __init__(self, network: nn.Module):
+    def __init__(self, network: nn.Module, resize: str = "pytorch-fid"):
         super().__init__()
-        self.network, self.num_features = network, network.num_features
+        self.network, self.num_features, self.resize = network, network.num_features, resize
 
     def prepare(self, x):
-        return ((x.float() + 1) / 2).expand(-1, 3, -1, -1)
+        x = ((x.float() + 1) / 2).expand(-1, 3, -1, -1)
+        # clean-fid's 299x299 images pass the network's own bilinear resize unchanged (same size: weights 1 and 0)
+        return clean_fid_resize(x) if self.resize == "clean-fid" else x
 
     def forward(self, x):
         return self.network(self.prepare(x))
@@ -166,9 +164,10 @@ INCEPTION_ARCHS = {(1008, 2048): "fid_inception_v3", (1000, 2048): "inception_v3
 ARCH_NAMES = {"fid_inception_v3": "pytorch-fid's fid_inception_v3", "inception_v3": "timm's inception_v3"}
 
 
-def inception_v3(weights: Path, device: torch.device) -> tuple[nn.Module, dict]:
+def inception_v3(weights: Path, device: torch.device, resize: str = "pytorch-fid") -> tuple[nn.Module, dict]:
     """The standard InceptionV3 from a local weights file, its checksum recorded: pytorch-fid's FID network when
-    the file's fc.weight is [1008, 2048], timm's inception_v3 when it is [1000, 2048]."""
+    the file's fc.weight is [1008, 2048], timm's inception_v3 when it is [1000, 2048]. resize: how images reach
+    299x299 (harness/resize.py), for the FID network."""
     weights = Path(weights)
     if not weights.is_file():
         raise UserError(f"InceptionV3 weights {weights}: no such file; give a local InceptionV3 weights file")
@@ -200,9 +199,13 @@ def inception_v3(weights: Path, device: torch.device) -> tuple[nn.Module, dict]:
     if missing or unexpected:
         raise UserError(f"{weights}: not InceptionV3 weights for {ARCH_NAMES[arch]} ({len(missing)} missing, "
                         f"{len(unexpected)} unexpected tensors, e.g. {(missing or unexpected)[0]!r})")
+    if resize != "pytorch-fid" and arch != "fid_inception_v3":
+        raise UserError(f"{weights}: resize = {resize} applies to the FID weights (pytorch-fid's fid_inception_v3); "
+                        f"timm's inception_v3 resizes itself: leave resize at pytorch-fid")
     info = {"arch": arch, "sha256": digest, "weights": str(weights)}
     if arch == "fid_inception_v3":
-        return FIDNetwork(network).to(device).eval(), {**info, "logits": "pool3 @ fc.weight.T, no bias"}
+        return FIDNetwork(network, resize).to(device).eval(), {**info, "logits": "pool3 @ fc.weight.T, no bias",
+                                                                 "resize": resize}
     return Classifier(network, 299, channels=3).to(device).eval(), info
 
 

@@ -51,8 +51,9 @@ import math
 
 import torch
 
+from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
-from gan_zoo.harness.discriminators import DiscriminatorClass, at_capacity
+from gan_zoo.harness.discriminators import DiscriminatorClass, at_capacity, unbuildable
 from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig, gap
 from gan_zoo.training import step_seed
 
@@ -154,7 +155,8 @@ def detected(entry: dict) -> bool:
 def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: int, capacities: list[int],
                 train: tuple[tuple, tuple], heldout: tuple[tuple, tuple], config: EnsembleConfig, seed: int,
                 device: torch.device) -> list[dict]:
-    """One entry per capacity. train and heldout are (real inputs, generated inputs), each a tuple of tensors."""
+    """One entry per capacity that can be built (`unbuildable` says why the others cannot). train and heldout are
+    (real inputs, generated inputs), each a tuple of tensors."""
     validating = config.select == "best_validation"
     if validating:
         (fit_real, validation_real), (fit_fake, validation_fake) = (
@@ -165,8 +167,13 @@ def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
         fit, validation = train, None
     items = {"train": len(fit[0][0]), "validation": len(validation[0][0]) if validating else 0,
              "heldout": len(heldout[0][0])}
+    skipped = unbuildable(cls, option, spec, code_dim, capacities)
+    if len(skipped) == len(capacities):
+        raise UserError(f"no capacity can be built: {'; '.join(skipped.values())}")
     entries = []
     for index, target in enumerate(capacities):
+        if target in skipped:
+            continue  # the others keep the seeds of their place in the list
         capacity = at_capacity(cls, option, spec, code_dim, target)
         ensemble = Ensemble(lambda c=capacity: cls.build(spec, code_dim, c.width, option), config,
                             seed=seed * 1000 + index, device=device)

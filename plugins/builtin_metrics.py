@@ -5,17 +5,21 @@ Each reads its items from the source through the context (so finite sources are 
 and compares a model with real data at the same sample size and protocol wherever the number depends on it.
 """
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import torch
 
 from gan_zoo import hookimpl
 from gan_zoo.config import choice, number, text, whole, wholes
 from gan_zoo.errors import UserError
 from gan_zoo.harness.birthday import BirthdayConfig, birthday_test
-from gan_zoo.harness.discriminators import split_name
+from gan_zoo.harness.discriminators import split_name, unbuildable
 from gan_zoo.harness.ensemble import PHIS, EnsembleConfig
 from gan_zoo.harness.functional import fd as frechet_distance
+from gan_zoo.harness.functional import fd_to_reference
 from gan_zoo.harness.inception import inception_score
 from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.harness.nn_distance import against_floor, detected, nn_distance
@@ -86,9 +90,12 @@ class NNDistance(Metric):
         ctx.report("  nn_distance: real data against itself (the noise floor)")
         floor = nn_distance(train=(real(train_a, seed), real(train_b, seed + 2)),
                             heldout=(real(held_a, seed + 1), real(held_b, seed + 3)), **common)
+        skipped = unbuildable(*(common[key] for key in ("cls", "option", "spec", "code_dim", "capacities")))
+        for reason in skipped.values():
+            ctx.report(f"  nn_distance: skipped, {reason}")
         return {"capacities": against_floor(measured, floor), "discriminator": config.discriminator,
                 "phi": config.ensemble.phi, "pairs": pairs, "items_per_side": {"train": n_train, "heldout": n_held},
-                "cut": note}
+                "cut": note, "skipped_capacities": {str(target): why for target, why in skipped.items()}}
 
     def headline(self, result):
         entries = result["capacities"]
@@ -114,6 +121,7 @@ class NNDistance(Metric):
             lines.append(f"    p={e['p']:>8}: train {e['train_gap']:.4f}  held-out {e['heldout_gap']:.4f} "
                          f"[{low:.4f}, {high:.4f}]  noise floor {e['noise_floor']:.4f}  "
                          f"{'detected' if detected(e) else 'fooled (within the noise)'}")
+        lines += [f"    p~{target}: skipped, {why}" for target, why in result.get("skipped_capacities", {}).items()]
         return "\n".join(lines)
 
 
@@ -232,9 +240,46 @@ class InceptionScore(Metric):
 @dataclass
 class FrechetConfig:
     features: str = "classifier"  # pixels, classifier, inception (with weights)
+    reference_stats: str = ""  # an .npz of mu, sigma (pytorch-fid / clean-fid write them): FD to it, not held-out
+    stats_samples: int = 50_000  # the source's items measured against a statistics file (the FID protocol's 50k)
 
     def __post_init__(self):
         self.features = text("features", self.features)
+        if not isinstance(self.reference_stats, str):
+            raise UserError(f"reference_stats = {self.reference_stats!r}: must be the path of an .npz, or \"\"")
+        self.stats_samples = whole("stats_samples", self.stats_samples, 2, 10**8)
+        if self.reference_stats:
+            read_reference_stats(Path(self.reference_stats))  # a bad file fails here, before anything is drawn
+
+
+def read_reference_stats(path: Path) -> dict:
+    """mu (d,) and sigma (d, d) from an .npz as pytorch-fid and clean-fid write them, checked, with its SHA-256.
+    Never unpickled (allow_pickle=False)."""
+    fix = "give the .npz with `mu` (d,) and `sigma` (d, d) that pytorch-fid or clean-fid wrote"
+    if not path.is_file():
+        raise UserError(f"reference statistics {path}: no such file; {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as stats:
+            if not {"mu", "sigma"} <= set(stats.files):
+                raise UserError(f"reference statistics {path}: holds {', '.join(stats.files) or 'nothing'}, not mu "
+                                f"and sigma; {fix}")
+            mu, sigma = np.asarray(stats["mu"]), np.asarray(stats["sigma"])
+    except UserError:
+        raise
+    except Exception as exc:  # not a zip, a truncated file, an object array
+        raise UserError(f"reference statistics {path}: not a readable .npz ({type(exc).__name__}); {fix}") from None
+    d = mu.shape[0] if mu.ndim == 1 else None
+    if d is None or sigma.shape != (d, d) or not np.issubdtype(mu.dtype, np.floating) \
+            or not np.issubdtype(sigma.dtype, np.floating):
+        raise UserError(f"reference statistics {path}: mu {mu.shape} {mu.dtype} and sigma {sigma.shape} "
+                        f"{sigma.dtype} do not fit (mu (d,), sigma (d, d), floating); {fix}")
+    if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+        raise UserError(f"reference statistics {path}: mu or sigma holds NaN or inf; recompute the statistics")
+    scale = max(float(np.abs(sigma).max()), 1e-300)
+    if float(np.abs(sigma - sigma.T).max()) > 1e-5 * scale or (np.diag(sigma) < 0).any():
+        raise UserError(f"reference statistics {path}: sigma is not a covariance (not symmetric, or a negative "
+                        f"variance); recompute the statistics")
+    return {"mu": mu, "sigma": sigma, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "d": d}
 
 
 class FrechetDistance(Metric):
@@ -246,6 +291,8 @@ class FrechetDistance(Metric):
     reference = "Heusel et al. 2017; torchmetrics FrechetInceptionDistance"
 
     def compute(self, ctx, config):
+        if config.reference_stats:
+            return self._against_stats(ctx, config)
         real = ctx.data.heldout.x
         half = len(real) // 2
         n = ctx.available(half)
@@ -264,12 +311,27 @@ class FrechetDistance(Metric):
                      "n": full_n},
             "features": config.features}
 
+    @staticmethod
+    def _against_stats(ctx, config):
+        """FD to a statistics file, the way published FIDs are computed: no items of the reference, so no real
+        floor at the same n; the record says so instead of printing one."""
+        stats = read_reference_stats(Path(config.reference_stats))
+        n = ctx.available(config.stats_samples)
+        fake = ctx.features(config.features, f"fake:{n}", ctx.samples(n))
+        return {"value": fd_to_reference(stats["mu"], stats["sigma"], fake), "n": n, "real_floor": None,
+                "reference": {"stats_file": config.reference_stats, "sha256": stats["sha256"], "d": stats["d"]},
+                "note": "against a statistics file: no real items, so no real-against-real floor at this n",
+                "features": config.features}
+
     def columns(self, result, record):
         space = result["features"]
-        return [Column("fd", f"FD ({space}, n={result['n']})", result["value"],
-                       f"{result['value']:.4g} (real {result['real_floor']:.3g})")]
+        floor = "stats file" if result["real_floor"] is None else f"real {result['real_floor']:.3g}"
+        return [Column("fd", f"FD ({space}, n={result['n']})", result["value"], f"{result['value']:.4g} ({floor})")]
 
     def summary(self, result):
+        if result["real_floor"] is None:
+            return (f"frechet distance {result['value']:.3f} at n={result['n']} against the statistics file "
+                    f"{result['reference']['stats_file']} ({result['features']} space; no real floor)")
         return (f"frechet distance {result['value']:.3f} against real {result['real_floor']:.3f} at n={result['n']} "
                 f"({result['features']} space); {result['full']['value']:.3f} at n={result['full']['n']}")
 

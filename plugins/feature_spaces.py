@@ -19,6 +19,7 @@
 
 import difflib
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,9 @@ from gan_zoo import hookimpl
 from gan_zoo.errors import UserError
 from gan_zoo.features import Extractor, FeatureSpace
 from gan_zoo.harness.inception import ClassifierConfig, domain_classifier, inception_v3
+from gan_zoo.harness.resize import RESIZES
+
+FEATURES_RECIPE = 1  # part of every cached feature's key: bump it when a network's code changes what it computes
 
 
 class Pixels(Extractor):
@@ -44,6 +48,19 @@ class Network(Extractor):
     def __init__(self, name: str, network: nn.Module, info: dict, device: torch.device, chunk: int = 512):
         super().__init__(name, network.num_features, info)
         self.network, self.device, self.chunk = network.eval(), device, chunk
+        self._identity: str | None = None
+
+    def identity(self) -> str:
+        """The weights as loaded, the network's plain settings (resize, channels, mode), the chunk and the device
+        type: what the features depend on, bit for bit."""
+        if self._identity is None:
+            settings = {key: value for key, value in vars(self.network).items()
+                        if not key.startswith("_") and isinstance(value, bool | int | float | str | tuple)}
+            self._identity = json.dumps({"space": self.name, "network": type(self.network).__qualname__,
+                                         "recipe": FEATURES_RECIPE, "weights": state_sha256(self.network.state_dict()),
+                                         "settings": settings, "chunk": self.chunk, "device": self.device.type},
+                                        sort_keys=True, default=str)
+        return self._identity
 
     @torch.no_grad()
     def _map(self, function, items: torch.Tensor) -> torch.Tensor:
@@ -92,6 +109,11 @@ def rgb_images(data, network: str) -> str | None:
 @dataclass
 class InceptionConfig:
     weights: str = ""  # a local InceptionV3 weights file (.safetensors or a torch state dict): FID's or timm's
+    resize: str = "pytorch-fid"  # or clean-fid (uint8, PIL bicubic): the two conventions give different FIDs
+
+    def __post_init__(self):
+        if self.resize not in RESIZES:
+            raise UserError(f"resize = {self.resize!r}: choose one of {', '.join(RESIZES)}")
 
 
 class InceptionSpace(FeatureSpace):
@@ -107,7 +129,7 @@ class InceptionSpace(FeatureSpace):
         if not config.weights:
             raise UserError("feature space inception needs a local weights file: set its `weights` (CLI: "
                             "--inception-weights PATH); nothing is downloaded")
-        network, info = inception_v3(Path(config.weights), device)
+        network, info = inception_v3(Path(config.weights), device, config.resize)
         return Network("inception", network, info, device)
 
 

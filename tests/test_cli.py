@@ -12,7 +12,7 @@ from gan_zoo.app.cli import main
 from .conftest import make_distribution, run_cli
 
 COMMANDS = ["plugins", "families", "datasets", "metrics", "features", "discriminators", "train", "sample", "eval",
-            "suites", "bench", "report"]
+            "suites", "bench", "report", "cache"]
 
 
 def invoke(*args):

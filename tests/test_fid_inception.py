@@ -111,7 +111,8 @@ def test_the_standard_fid_weights_load_through_the_inception_space(fid, digits, 
         extractor = InceptionSpace().load(digits, "", InceptionConfig(weights=str(path)), CPU)
         assert extractor.dim == 2048
         assert extractor.info == {"arch": "fid_inception_v3", "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-                                  "weights": str(path), "logits": "pool3 @ fc.weight.T, no bias"}
+                                  "weights": str(path), "logits": "pool3 @ fc.weight.T, no bias",
+                                  "resize": "pytorch-fid"}
         loaded.append(extractor.features(items))
     features, again = loaded
     assert features.shape == (2, 2048) and features.dtype == torch.float32 and torch.isfinite(features).all()

@@ -198,3 +198,29 @@ def test_the_member_reported_is_chosen_on_validation_so_the_floor_is_not_a_maxim
         assert measured["ci"][0] <= measured["heldout_gap"] <= measured["ci"][1]
         chosen.append(measured["heldout_gap"])
     assert min(chosen) < 0 < max(chosen) and abs(sum(chosen) / len(chosen)) < 0.01, chosen
+
+
+def test_a_capacity_no_width_reaches_is_skipped_with_its_reason_and_the_others_run():
+    """784-d items: one hidden unit already costs ~789 parameters, so p ~ 300 cannot be built; 5000 still runs,
+    with the seeds it has at its place in the list."""
+    from gan_zoo.datasets import Data, LoadedDataset
+    from gan_zoo.family import DataSpec
+    from gan_zoo.harness.evaluate import EvalConfig
+    from gan_zoo.harness.evaluate import evaluate as evaluate_source
+    from gan_zoo.registry import registry
+    from gan_zoo.sources import TensorSource
+
+    g = torch.Generator().manual_seed(0)
+    train, held = Data(torch.randn(200, 784, generator=g)), Data(torch.randn(120, 784, generator=g))
+    data = LoadedDataset("wide", "f", DataSpec((784,), 8), train, held, 0)
+    settings = {"nn_distance": {"capacities": [300, 5000], "ensemble": {"members": 2, "steps": 5}}}
+    config = EvalConfig.build(registry(), ["nn_distance"], settings)
+    source = TensorSource(torch.randn(200, 784, generator=g), "noise")
+    result = evaluate_source(source, data, registry(), config, seed=0, device=torch.device("cpu")).record
+    nnd = result["metrics"]["nn_distance"]
+    assert [e["target_p"] for e in nnd["capacities"]] == [5000]
+    assert list(nnd["skipped_capacities"]) == ["300"] and "p within 10% of 300" in nnd["skipped_capacities"]["300"]
+    alone = EvalConfig.build(registry(), ["nn_distance"], {"nn_distance": {**settings["nn_distance"],
+                                                                          "capacities": [300]}})
+    refused = evaluate_source(source, data, registry(), alone, seed=0, device=torch.device("cpu")).record
+    assert "no capacity can be built" in refused["errors"]["nn_distance"]

@@ -656,3 +656,34 @@ def report(results_dir, formats, out):
     _, written = write_report(results_dir, list(results.values()), suite=suite, out=out, formats=chosen)
     for path in written.values():
         click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("action", type=click.Choice(["list", "clear"]))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (list).")
+def cache(action, as_json):
+    """List or clear the feature cache: reference features kept on disk between runs, keyed by content.
+
+    Features of a data set's splits (and of finite sources) in a network's space are computed once and read back
+    by every later evaluation with the same items, weights and preprocessing. Trained domain classifiers live
+    beside them ($GAN_ZOO_CACHE, else ~/.cache/gan-zoo) and are not cleared.
+
+    \b
+    Example:
+      gan-zoo cache list
+      gan-zoo cache clear
+    """
+    from gan_zoo import cache as feature_cache
+
+    if action == "clear":
+        click.echo(f"removed {feature_cache.clear()} feature entries from {feature_cache.features_dir()}")
+        return
+    entries = feature_cache.list_entries()
+    if as_json:
+        click.echo(json.dumps(entries, indent=2))
+        return
+    rows = [[e.get("dataset", "?"), e.get("space", "?"), e.get("items", "?"), "x".join(map(str, e.get("shape", []))),
+             f"{e['bytes'] / 2**20:.1f} MB", e.get("damaged", "")] for e in entries]
+    _print_table(rows, ["dataset", "space", "items", "shape", "size", "damaged"])
+    total = sum(e["bytes"] for e in entries)
+    click.echo(f"{len(entries)} entries, {total / 2**20:.1f} MB in {feature_cache.features_dir()}")
