@@ -227,7 +227,6 @@ class InceptionScore(Metric):
     worse = "lower"
     needs = ("samples", "images")
     reference = "Salimans et al. 2016; torchmetrics InceptionScore"
-    headline_key = "mean"
 
     def compute(self, ctx, config):
         extractor = ctx.extractor(config.features)
@@ -241,17 +240,22 @@ class InceptionScore(Metric):
         at_real_n = inception_score(extractor.logits(ctx.samples(n_real)), config.splits)
         return {**score, "features": config.features, "real": real, "at_real_n": at_real_n, "space": extractor.info}
 
+    def headline(self, result):
+        # IS depends on n: only the model's score at the real data's n is comparable with real data
+        return result["at_real_n"]["mean"]
+
     def columns(self, result, record):
         space = result["features"]
-        return [Column("inception_score", f"IS ({space}, n={result['n']})", result["mean"]),
-                Column("inception_score.same_n", f"IS at real n ({space})", result["at_real_n"]["mean"],
+        return [Column("inception_score.same_n", f"IS at real n ({space})", result["at_real_n"]["mean"],
                        f"{result['at_real_n']['mean']:.3g} (real {result['real']['mean']:.3g}, "
-                       f"n={result['real']['n']})")]
+                       f"n={result['real']['n']})"),
+                Column("inception_score", f"IS ({space}, n={result['n']})", result["mean"])]
 
     def summary(self, result):
         same, real = result["at_real_n"], result["real"]
-        return (f"inception score {result['mean']:.3f} +- {result['std']:.3f} (n={result['n']}); at the real data's "
-                f"n={real['n']}: {same['mean']:.3f} against real {real['mean']:.3f} ({result['features']} space)")
+        return (f"inception score at the real data's n={real['n']}: {same['mean']:.3f} against real "
+                f"{real['mean']:.3f}; {result['mean']:.3f} +- {result['std']:.3f} at the model's own n={result['n']} "
+                f"({result['features']} space)")
 
 
 @dataclass
