@@ -17,6 +17,7 @@ or a gan_zoo.SampleSource. The record is what `gan-zoo eval --json` writes (sche
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -79,7 +80,10 @@ def run(source, dataset: str | None = None, metrics=None, seed: int = 0, *, devi
     resolved, data = resolve(source, dataset=dataset, reg=reg, device=torch_device, seed=seed,
                              data_root=Path(data_root) if data_root else None, assignments=family_settings,
                              image_range=image_range, resize=resize)
-    return evaluate_source(resolved, data, reg, config, seed=seed, device=torch_device)
+    evaluation = evaluate_source(resolved, data, reg, config, seed=seed, device=torch_device)
+    if evaluation.record["overlap"].get("warning"):  # the source holds held-out items (harness/overlap.py)
+        warnings.warn(evaluation.record["overlap"]["warning"], stacklevel=3)
+    return evaluation
 
 
 def evaluate(source, dataset: str | None = None, metrics=None, seed: int = 0, *, device: str = "auto",

@@ -321,6 +321,7 @@ class Modes(Metric):
     needs = ("samples", "modes")
     reference = "Lin et al. 2018 (PacGAN), section 5"
     headline_key = "modes_captured"
+    reads_heldout = False  # the known mode centres, not held-out items
 
     def compute(self, ctx, config):
         n = ctx.available(config.samples)
@@ -342,6 +343,7 @@ class Probe(Metric):
     worse = "lower"
     needs = ("pairs", "labels")
     headline_key = "accuracy"
+    reads_heldout = False  # the encoder against held-out labels: the source's samples are not compared
 
     def compute(self, ctx, config):
         from sklearn.linear_model import LogisticRegression

@@ -16,8 +16,9 @@ JSON schema `gan-zoo-leaderboard/2`:
   precision_recall: file names}}}, failures [{key, title, status, error}], versions (of the first good result),
   gauntlet (when the folder holds gauntlet jobs: {entries: "gauntlet.json", ladders, plots}; app/gauntlet_report.py)
 ROW: label, family ("" for an external source), source (what was judged), display_name, overrides, seeds, keys,
-  excess (the sort key), cells {column key: {header, mean, sd, n, text}} (sd null for one seed; text, when the
-  metric gives one, for a row of one seed), and for the plots: nn_heldout {target p: {mean, sd, n}}, nn_ci
+  excess (the sort key), cells {column key: {header, mean, sd, n, text, mark}} (sd null for one seed; text, when
+  the metric gives one, for a row of one seed; mark, a caveat of any seed's, shown after the cell), and
+  for the plots: nn_heldout {target p: {mean, sd, n}}, nn_ci
   {target p: [low, high]} (one seed: its bootstrap CI; several: a t-interval over seeds), nn_p, noise_floor,
   p_duplicate_by_s; true_support (a construction's exact support, else null), train_seconds, eval_seconds;
   samples and montage (artifact paths of the first seed, or null)
@@ -126,14 +127,16 @@ def _row(records: list[dict], reg: Registry) -> dict:
     pooled: dict[str, dict] = {}
     for record in evals:
         for _, column in record_columns(record, reg):
-            cell = pooled.setdefault(column.key, {"header": column.header, "values": [], "texts": []})
+            cell = pooled.setdefault(column.key, {"header": column.header, "values": [], "texts": [], "mark": None})
             cell["values"].append(column.value)
             cell["texts"].append(column.text)
+            cell["mark"] = cell["mark"] or column.mark
     cells = {}
     for key, cell in pooled.items():
         summary = _summary(cell["values"])
         text = cell["texts"][0] if len(cell["texts"]) == 1 else None
-        cells[key] = {"header": cell["header"], **(summary or {"mean": None, "sd": None, "n": 0}), "text": text}
+        cells[key] = {"header": cell["header"], **(summary or {"mean": None, "sd": None, "n": 0}), "text": text,
+                      "mark": cell["mark"]}
     by_capacity: dict[int, list[dict]] = {}
     for m in metrics:
         for entry in (m.get("nn_distance") or {}).get("capacities", []):
@@ -291,7 +294,8 @@ def _columns(board: dict) -> list[tuple[str, callable, callable]]:
             cell = row["cells"].get(key)
             if cell is None:
                 return "-"
-            return cell["text"] if cell["text"] is not None else _num(cell if cell["n"] else None)
+            shown = cell["text"] if cell["text"] is not None else _num(cell if cell["n"] else None)
+            return f"{shown} [{cell['mark']}]" if cell.get("mark") else shown
         return cell_text
 
     def value(key):
