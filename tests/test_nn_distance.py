@@ -233,6 +233,7 @@ def test_the_detectable_gap_is_detected_four_times_in_five_and_no_gap_reads_fool
     assert share(mdg, MARGIN, "detected") == pytest.approx(0.8, abs=0.02)
     assert share(0.0, mdg * (1 + 1e-9), "fooled") == pytest.approx(0.8, abs=0.02)  # past the intervals' rounding
     assert share(mdg / 2, MARGIN, "detected") < 0.4
+    assert share(0.0, MARGIN, "detected") == pytest.approx(0.025, abs=0.01)  # the rule's false detections, one-sided
 
 
 def test_records_written_before_the_verdict_are_read_with_the_default_margin():
