@@ -17,7 +17,7 @@ import torch
 from gan_zoo.datasets import open_dataset
 from gan_zoo.files import atomic_write_json, versions
 from gan_zoo.harness.evaluate import EvalConfig, evaluate
-from gan_zoo.harness.nn_distance import detected
+from gan_zoo.harness.nn_distance import detected, reading
 from gan_zoo.registry import registry
 from gan_zoo.sources import ModelSource
 from gan_zoo.training import construct
@@ -53,6 +53,11 @@ def main():
                                       "constructions": constructions, "versions": versions()})
 
 
+def _verdict(entry: dict) -> str:
+    """Nothing where detected; else "fooled" or "cannot tell" (only the first says the test could see a gap)."""
+    return "" if detected(entry) else f" ({reading(entry)['verdict']})"
+
+
 def memorizer_curve(data, sizes, dataset):
     curve = {m: run("memorizer", data, ("nn_distance",), m=m)["nn_distance"]["capacities"] for m in sizes}
     floor = curve[sizes[0]]
@@ -62,7 +67,7 @@ def memorizer_curve(data, sizes, dataset):
     print("| real vs real (noise floor) | " + " | ".join(
         f"{e['noise_floor']:.3f} [{e['noise_floor_ci'][0]:.3f}, {e['noise_floor_ci'][1]:.3f}]" for e in floor) + " |")
     for m in sizes:
-        print(f"| {m} | " + " | ".join(f"{e['heldout_gap']:.3f}{'' if detected(e) else ' (fooled)'} (train "
+        print(f"| {m} | " + " | ".join(f"{e['heldout_gap']:.3f}{_verdict(e)} (train "
                                        f"{e['train_gap']:.3f})" for e in curve[m]) + " |")
     print("\n| p | smallest m from which every m is within the noise | p log p |\n|---|---|---|")
     fooled = {}

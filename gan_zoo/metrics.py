@@ -7,6 +7,8 @@ A metric is a Metric subclass registered through `register_metrics`. It declares
   needs              what it consumes: "samples", "pairs" (an encoder's (x, z) pairs), "labels",
                      "images", "modes" (known mode centres); it is skipped, with the reason, when they are missing
   reference          the paper or reference implementation its protocol follows
+  reads_heldout      whether it compares the source with held-out real items (default true): its result is
+                     marked not independent when the source holds some of them (harness/overlap.py)
 and implements `compute(ctx, config) -> dict`, a JSON-able result holding its headline under `headline_key`
 (default "value"), the protocol it ran (sample sizes, splits, feature space) and anything else worth keeping.
 A metric that cannot run (a source too small, say) raises gan_zoo.UserError; the harness records the message
@@ -47,6 +49,7 @@ class Column:
     text: str | None = None  # shown instead of the number when the leaderboard row has one seed
     scale: str = "linear"  # "log" for a positive size whose spread grows with it (a support estimate): the
     # gauntlet builds its band from the logs
+    mark: str | None = None  # a caveat shown after the cell in every row: set from the result (record_columns)
 
 
 class Metric:
@@ -57,6 +60,7 @@ class Metric:
     needs: ClassVar[tuple[str, ...]] = ("samples",)
     reference: ClassVar[str] = ""
     headline_key: ClassVar[str] = "value"
+    reads_heldout: ClassVar[bool] = True
 
     def applies(self, ctx: EvalContext, config) -> str | None:
         """Why this metric does not apply to this source and data set with this config (None when it does)."""
@@ -102,11 +106,14 @@ class Metric:
 
 def record_columns(record: dict, registry):
     """(metric class, column) for every leaderboard column of an evaluation record, by the registered metrics; a
-    metric whose plugin is not installed here is passed over (the record still holds its result)."""
+    metric whose plugin is not installed here is passed over (the record still holds its result). A result marked
+    not independent (the source holds held-out items: harness/overlap.py) marks each of its columns."""
     for name, result in record["metrics"].items():
         metric = registry.metrics.get(name)
         if metric is not None:
             for column in metric().columns(result, record):
+                if result.get("not_independent"):
+                    column = dataclasses.replace(column, mark="source holds held-out items")
                 yield metric, column
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,7 +96,11 @@ def run(source, dataset: str | None = None, metrics=None, seed: int = 0, *, devi
     resolved, data = resolve(source, dataset=dataset, reg=reg, device=torch_device, seed=seed,
                              data_root=Path(data_root) if data_root else None, assignments=family_settings,
                              image_range=image_range, resize=resize)
-    return evaluate_source(resolved, data, reg, config, seed=seed, device=torch_device, report=reporter(progress))
+    evaluation = evaluate_source(resolved, data, reg, config, seed=seed, device=torch_device,
+                                 report=reporter(progress))
+    if evaluation.record["overlap"].get("warning"):  # the source holds held-out items (harness/overlap.py)
+        warnings.warn(evaluation.record["overlap"]["warning"], stacklevel=3)
+    return evaluation
 
 
 def evaluate(source, dataset: str | None = None, metrics=None, seed: int = 0, *, device: str = "auto",

@@ -11,9 +11,13 @@ Record schema `gan-zoo-eval/2` (top-level keys):
   n_train, n_heldout}, seed, config (a model's family config, else null), facts (what the source knows exactly,
   e.g. a construction's support), eval_config {metrics, settings {metric: its config}, features {space: config}},
   metrics {name: result}, skipped {name: why it does not apply}, errors {name: why it refused},
-  timings {name: seconds}, features_cache {"space items": computed | cache | recomputed: why} (reference
-  features read from or written to the on-disk cache, gan_zoo/cache.py), threads, versions.
-Each metric's result is documented with its plugin (gan-zoo metrics lists them).
+  timings {name: seconds, and overlap: the check's}, features_cache {"space items": computed | cache |
+  recomputed: why} (reference features read from or written to the on-disk cache, gan_zoo/cache.py), threads,
+  versions, overlap (the source's items found in the data set's splits, checked before any metric:
+  harness/overlap.py).
+Each metric's result is documented with its plugin (gan-zoo metrics lists them). When the source holds held-out
+items, the result of every metric that reads held-out data (Metric.reads_heldout) gets `not_independent`, the
+overlap's warning line.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from gan_zoo.config import typed
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
 from gan_zoo.files import versions
+from gan_zoo.harness.overlap import check_overlap
 from gan_zoo.metrics import EvalContext
 from gan_zoo.registry import Registry
 from gan_zoo.sources import ModelSource, SampleSource
@@ -111,6 +116,10 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
     ctx = EvalContext(source, data, registry, seed=seed, device=device, feature_settings=config.features,
                       report=report)
     metrics, skipped, errors = {}, {}, {}
+    started = time.perf_counter()
+    ctx.report("overlap: the source's items against the data set's splits")
+    overlap = check_overlap(ctx)
+    ctx.timings["overlap"] = round(time.perf_counter() - started, 3)
     for index, name in enumerate(config.metrics):
         metric, settings = registry.metric(name)(), config.setting(registry, name)
         reason = metric.applies(ctx, settings)
@@ -121,6 +130,8 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
         ctx.report(f"{name} ({index + 1}/{len(config.metrics)})")
         try:
             metrics[name] = strict_json(metric.compute(ctx, settings))
+            if overlap.get("warning") and metric.reads_heldout:
+                metrics[name]["not_independent"] = overlap["warning"]
         except UserError as exc:
             errors[name] = str(exc)
         ctx.timings[name] = round(time.perf_counter() - started, 3)
@@ -131,7 +142,7 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
         "dataset": data.to_json(), "seed": seed, "config": dataclasses.asdict(model.config) if model else None,
         "facts": source.facts(), "eval_config": config.to_json(registry), "metrics": metrics, "skipped": skipped,
         "errors": errors, "timings": ctx.timings, "features_cache": ctx.feature_log,
-        "threads": torch.get_num_threads(), "versions": versions()}
+        "threads": torch.get_num_threads(), "versions": versions(), "overlap": overlap}
     return Evaluation(record, ctx.artifacts)
 
 

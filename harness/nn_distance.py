@@ -35,14 +35,36 @@ half-widths in quadrature (the same reading as the estimator-limited rule): it i
 against itself. Otherwise the discriminators of that capacity are fooled, within the noise. Both are needed: on
 data with many held-out items the intervals are narrow, and a floor a hair below 0 (-0.004 on ring8) would make a
 gap of -0.001 "detected" by the floor alone. The price: where discriminators overfit (the floor far below 0, -0.3
-without early stopping) a real difference can read as fooled; the estimator-limited flag says when.
+without early stopping) a real difference can read as not detected; the estimator-limited flag says when.
+
+What a verdict could have seen (`reading`): a result that is not detected is not yet a result that the
+discriminators are fooled; with few held-out items the test cannot see a gap that matters. Every entry carries:
+- min_detectable_gap (MDG): the excess over the floor that the rule above detects with probability ~80% at these
+  sizes. The two 95% intervals give standard errors s = half-width / 1.96 (bootstrap percentiles, read as
+  normal); the excess is measured with s_d = hypot(s_gap, s_floor), and a true excess D reads above 1.96 s_d with
+  probability 0.8 when D = (1.96 + 0.84) s_d. The gap's interval clears 0 with probability 0.8 when the floor
+  plus D reaches (1.96 + 0.84) s_gap. MDG is the larger of the two (each condition's own 80%; both together a
+  little less). Approximate where the floor's bias moves with n too (overfitting discriminators).
+- verdict: "detected" (the rule above); "fooled" when not detected, the excess's 95% interval lies below the
+  margin (`margin`, the smallest excess over the floor that counts as a difference: 0.02 by default, about 1.4% of
+  the largest gap 2 log 2 for phi = log; a digits generator with a tenth of its items noise reaches ~0.07) and
+  MDG <= margin: the test could see a difference that matters and finds the difference smaller (an equivalence
+  test, excess < margin at 97.5% one-sided, with the power to make it). Otherwise "cannot tell": too few held-out
+  items to tell at this capacity, not "fooled".
+- n_needed (for "cannot tell", else null): held-out items a side at which the verdict settles with ~80%
+  probability if the observed excess e is the truth. Standard errors shrink as 1/sqrt(n), so the MDG at n' is
+  MDG sqrt(n / n'); the entry is detected once MDG' reaches e, and reads fooled once MDG' reaches the margin and
+  e + 1.96 s_d' falls below it, that is once MDG' <= margin - e. Whichever comes first:
+  n_needed = n (MDG / max(e, min(margin, margin - e)))^2, rounded up. It is always above n for a "cannot tell".
 
 Entry keys: p, target_p, width, members, mode (vmap|loop), select, train_gap, train_gap_mean (on the items
 the members trained on), validation_gap, validation_gap_mean (at the kept weights; null when select = "last"),
 heldout_gap, heldout_gap_mean, ci [low, high], best_member (the member reported: largest validation gap, or
 largest held-out gap when select = "last"), chosen_on ("validation" | "heldout"), kept_step (its optimizer step
 kept, 0 = initialisation), kept_steps (every member's), items_per_side {train,
-validation, heldout} (real items), estimator_limited, reason (null unless flagged).
+validation, heldout} (real items), estimator_limited, reason (null unless flagged); against the floor
+(`against_floor`): noise_floor, noise_floor_ci, noise_floor_estimator_limited, over_floor, over_floor_ci, detected,
+margin, min_detectable_gap, verdict, n_needed.
 """
 
 from __future__ import annotations
@@ -58,6 +80,8 @@ from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig, gap
 from gan_zoo.training import step_seed
 
 BOOTSTRAP_REPS = 200
+MARGIN = 0.02  # the smallest excess over the floor that counts as a difference (phi = log units; `reading`)
+Z_TEST, Z_POWER = 1.96, 0.84  # the detection rule's two-sided 95% threshold; the normal quantile of 80% power
 SPLIT_STREAM = 7_919  # the validation split's seeds: a stream of their own, apart from small seeds
 
 
@@ -123,18 +147,20 @@ def flag_estimator_limited(entries: list[dict]) -> list[dict]:
     return entries
 
 
-def against_floor(entries: list[dict], floor: list[dict]) -> list[dict]:
+def against_floor(entries: list[dict], floor: list[dict], margin: float = MARGIN) -> list[dict]:
     """Add the noise floor (real against real, same capacities) to each entry and read the entry against it.
 
     Keys added: noise_floor, noise_floor_ci, noise_floor_estimator_limited, over_floor (held-out gap minus the
-    floor's), over_floor_ci (its 95% interval, half-widths in quadrature), detected (`detected`).
+    floor's), over_floor_ci (its 95% interval, half-widths in quadrature), detected (`detected`), and `reading`'s
+    margin, min_detectable_gap, verdict and n_needed.
     """
     for entry, noise in zip(entries, floor, strict=True):
         entry.update(noise_floor=noise["heldout_gap"], noise_floor_ci=noise["ci"],
                      noise_floor_estimator_limited=noise.get("estimator_limited", False))
         difference, spread = _over_floor(entry)
         entry.update(over_floor=difference, over_floor_ci=[difference - spread, difference + spread],
-                     detected=detected(entry))
+                     detected=detected(entry), margin=margin)
+        entry.update(reading(entry))
     return entries
 
 
@@ -150,6 +176,27 @@ def detected(entry: dict) -> bool:
     any entry with heldout_gap, ci, noise_floor and noise_floor_ci, results written before the rule included."""
     difference, spread = _over_floor(entry)
     return entry["ci"][0] > 0 and difference > spread
+
+
+def reading(entry: dict) -> dict:
+    """{min_detectable_gap, verdict, n_needed} of one entry (module docstring: what a verdict could have seen).
+    Reads any entry `detected` reads; one without a margin (written before it) is read with MARGIN, and one
+    without items_per_side.heldout gets n_needed null."""
+    margin = entry.get("margin", MARGIN)
+    difference, spread = _over_floor(entry)
+    power = (Z_TEST + Z_POWER) / Z_TEST  # a 95% half-width, turned into the 80%-power distance
+    mdg = max(power * spread, power * half_width(entry) - entry["noise_floor"])
+    if detected(entry):
+        verdict = "detected"
+    elif difference + spread < margin and mdg <= margin:
+        verdict = "fooled"
+    else:
+        verdict = "cannot tell"
+    n = entry.get("items_per_side", {}).get("heldout")
+    settles = max(difference, min(margin, margin - difference))  # > 0 whenever margin > 0
+    n_needed = (math.ceil(n * (mdg / settles) ** 2) if verdict == "cannot tell" and n and settles > 0
+                else None)
+    return {"min_detectable_gap": mdg, "verdict": verdict, "n_needed": n_needed}
 
 
 def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: int, capacities: list[int],

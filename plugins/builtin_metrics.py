@@ -22,7 +22,7 @@ from gan_zoo.harness.functional import fd as frechet_distance
 from gan_zoo.harness.functional import fd_to_reference
 from gan_zoo.harness.inception import inception_score
 from gan_zoo.harness.modes import mode_coverage
-from gan_zoo.harness.nn_distance import against_floor, detected, nn_distance
+from gan_zoo.harness.nn_distance import MARGIN, against_floor, nn_distance, reading
 from gan_zoo.metrics import Column, Metric
 
 
@@ -37,12 +37,16 @@ class NNDistanceConfig:
     discriminator: str = "mlp"  # evaluation discriminator class: mlp, mlp:DEPTH, conv, timm:ARCH
     capacities: tuple[int, ...] = (1_000, 10_000, 100_000)  # target parameter counts p
     max_items: int = 4000  # real items per side (halves of the training and held-out splits), at most
+    # the smallest excess over the noise floor that counts as a difference: "fooled" needs the test to see one and
+    # rule it out, else "cannot tell" (harness/nn_distance.py, `reading`); phi = log units, set it for identity
+    margin: float = MARGIN
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
 
     def __post_init__(self):
         self.discriminator = text("discriminator", self.discriminator)  # the registry names unknown classes
         self.capacities = wholes("capacities", self.capacities, 1, 10**9)  # parameters per discriminator
         self.max_items = whole("max_items", self.max_items, 1, 10**8)
+        self.margin = number("margin", self.margin, 0)
         ensemble = self.ensemble  # EnsembleConfig checks select, validation and validate_every itself
         if not isinstance(ensemble, EnsembleConfig):
             raise UserError(f"ensemble = {ensemble!r}: must be an EnsembleConfig (a table of ensemble settings)")
@@ -93,7 +97,7 @@ class NNDistance(Metric):
         skipped = unbuildable(*(common[key] for key in ("cls", "option", "spec", "code_dim", "capacities")))
         for reason in skipped.values():
             ctx.report(f"  nn_distance: skipped, {reason}")
-        return {"capacities": against_floor(measured, floor), "discriminator": config.discriminator,
+        return {"capacities": against_floor(measured, floor, config.margin), "discriminator": config.discriminator,
                 "phi": config.ensemble.phi, "pairs": pairs, "items_per_side": {"train": n_train, "heldout": n_held},
                 "cut": note, "skipped_capacities": {str(target): why for target, why in skipped.items()}}
 
@@ -105,9 +109,9 @@ class NNDistance(Metric):
         kind = f"{result['discriminator']}{', (x, z) pairs' if result['pairs'] else ''}"
         # a column per discriminator and kind of input: gaps on (x, z) pairs are not comparable with gaps on items
         key = f"nn_distance[{kind}]"
-        # one seed: the cell says when that capacity's discriminators are fooled (within the floor's noise)
+        # one seed: the cell says when that capacity's discriminators are fooled, or when n is too small to tell
         cells = [Column(f"{key}@{e['target_p']}", f"NND p≈{_short(e['target_p'])} ({kind})", e["heldout_gap"],
-                        None if detected(e) else f"{e['heldout_gap']:.4g} (fooled)")
+                        _undetected(e))
                  for e in result["capacities"]]
         floors = " / ".join(f"{e['noise_floor']:.2g}" for e in result["capacities"])
         return cells + [Column(f"{key}.floor", f"noise floor per p ({kind})", None, floors)]
@@ -120,9 +124,30 @@ class NNDistance(Metric):
             low, high = e["ci"]
             lines.append(f"    p={e['p']:>8}: train {e['train_gap']:.4f}  held-out {e['heldout_gap']:.4f} "
                          f"[{low:.4f}, {high:.4f}]  noise floor {e['noise_floor']:.4f}  "
-                         f"{'detected' if detected(e) else 'fooled (within the noise)'}")
+                         f"{_verdict(e)}")
         lines += [f"    p~{target}: skipped, {why}" for target, why in result.get("skipped_capacities", {}).items()]
         return "\n".join(lines)
+
+
+def _verdict(entry: dict) -> str:
+    """The summary's verdict with the smallest excess over the floor it could have seen (records of any age)."""
+    read = reading(entry)
+    could = f"smallest detectable gap over the floor {read['min_detectable_gap']:.3f}"
+    if read["verdict"] == "cannot tell":
+        needs = f"; needs ~{read['n_needed']} held-out items a side" if read["n_needed"] else ""
+        return f"cannot tell at this n ({could}{needs})"
+    return f"{'fooled (within the noise)' if read['verdict'] == 'fooled' else 'detected'}, {could}"
+
+
+def _undetected(entry: dict) -> str | None:
+    """A leaderboard cell's text where the capacity did not detect the source; None (the number) where it did."""
+    read = reading(entry)
+    if read["verdict"] == "detected":
+        return None
+    if read["verdict"] == "fooled":
+        return f"{entry['heldout_gap']:.4g} (fooled; could see {read['min_detectable_gap']:.2g})"
+    needs = f"; needs n≈{read['n_needed']}" if read["n_needed"] else ""
+    return f"{entry['heldout_gap']:.4g} (cannot tell{needs})"
 
 
 # -- the birthday test ----------------------------------------------------------------------------------------
@@ -210,7 +235,6 @@ class InceptionScore(Metric):
     worse = "lower"
     needs = ("samples", "images")
     reference = "Salimans et al. 2016; torchmetrics InceptionScore"
-    headline_key = "mean"
 
     def compute(self, ctx, config):
         extractor = ctx.extractor(config.features)
@@ -224,17 +248,22 @@ class InceptionScore(Metric):
         at_real_n = inception_score(extractor.logits(ctx.samples(n_real)), config.splits)
         return {**score, "features": config.features, "real": real, "at_real_n": at_real_n, "space": extractor.info}
 
+    def headline(self, result):
+        # IS depends on n: only the model's score at the real data's n is comparable with real data
+        return result["at_real_n"]["mean"]
+
     def columns(self, result, record):
         space = result["features"]
-        return [Column("inception_score", f"IS ({space}, n={result['n']})", result["mean"]),
-                Column("inception_score.same_n", f"IS at real n ({space})", result["at_real_n"]["mean"],
+        return [Column("inception_score.same_n", f"IS at real n ({space})", result["at_real_n"]["mean"],
                        f"{result['at_real_n']['mean']:.3g} (real {result['real']['mean']:.3g}, "
-                       f"n={result['real']['n']})")]
+                       f"n={result['real']['n']})"),
+                Column("inception_score", f"IS ({space}, n={result['n']})", result["mean"])]
 
     def summary(self, result):
         same, real = result["at_real_n"], result["real"]
-        return (f"inception score {result['mean']:.3f} +- {result['std']:.3f} (n={result['n']}); at the real data's "
-                f"n={real['n']}: {same['mean']:.3f} against real {real['mean']:.3f} ({result['features']} space)")
+        return (f"inception score at the real data's n={real['n']}: {same['mean']:.3f} against real "
+                f"{real['mean']:.3f}; {result['mean']:.3f} +- {result['std']:.3f} at the model's own n={result['n']} "
+                f"({result['features']} space)")
 
 
 @dataclass
@@ -354,6 +383,7 @@ class Modes(Metric):
     needs = ("samples", "modes")
     reference = "Lin et al. 2018 (PacGAN), section 5"
     headline_key = "modes_captured"
+    reads_heldout = False  # the known mode centres, not held-out items
 
     def compute(self, ctx, config):
         n = ctx.available(config.samples)
@@ -375,6 +405,7 @@ class Probe(Metric):
     worse = "lower"
     needs = ("pairs", "labels")
     headline_key = "accuracy"
+    reads_heldout = False  # the encoder against held-out labels: the source's samples are not compared
 
     def compute(self, ctx, config):
         from sklearn.linear_model import LogisticRegression

@@ -91,6 +91,7 @@ BAD = [
     (NNDistanceConfig, "capacities", (1000, 0), "capacities = (1000, 0)"),
     (NNDistanceConfig, "capacities", (10**10,), "from 1 to 1000000000"),
     (NNDistanceConfig, "capacities", (float("inf"),), "capacities = (inf,)"),
+    (NNDistanceConfig, "margin", -0.01, "margin = -0.01: must be a finite number"),
     (NNDistanceConfig, "ensemble", EnsembleConfig(phi="exp"), "ensemble.phi must be one of log, identity, not 'exp'"),
     (NNDistanceConfig, "ensemble", EnsembleConfig(members=0), "ensemble.members = 0"),
     (InceptionScoreConfig, "samples", 0, "samples = 0: must be a whole number from 1"),

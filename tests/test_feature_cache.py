@@ -3,6 +3,7 @@
 import json
 import multiprocessing
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
@@ -106,3 +107,17 @@ def test_cli_lists_and_clears():
     assert "1 entries" in CliRunner().invoke(main, ["cache", "list"]).output
     cleared = CliRunner().invoke(main, ["cache", "clear"])
     assert cleared.exit_code == 0 and "removed 1" in cleared.output and cache.list_entries() == []
+
+
+def test_eval_warns_in_one_line_when_a_damaged_entry_was_replaced(tmp_path):
+    x = tmp_path / "samples.npy"
+    np.save(x, (torch.rand(60, 1, 8, 8) * 2 - 1).numpy())
+    args = ["eval", str(x), "--dataset", "digits", "--metrics", "fd", "-o", "fd.features=timm:test_vit",
+            "-o", "features.timm.random_init=true", "--quiet"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    for path in cache.features_dir().glob("*.safetensors"):
+        path.write_bytes(b"damaged")
+    result = CliRunner().invoke(main, args)
+    warnings = [line for line in result.stderr.splitlines() if "damaged cache entry" in line]
+    assert result.exit_code == 0 and warnings and all(line.startswith("gan-zoo: warning: features of") for line in
+                                                      warnings)

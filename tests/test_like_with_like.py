@@ -45,3 +45,44 @@ def test_a_quarter_noise_generator_is_detected_at_every_capacity_or_flagged(digi
     gaps = [e["heldout_gap"] for e in entries["capacities"]]
     for smaller, larger in zip(entries["capacities"], entries["capacities"][1:], strict=False):
         assert larger["heldout_gap"] >= smaller["ci"][0] or larger["estimator_limited"], gaps
+
+
+def test_a_small_known_gap_on_few_items_reads_cannot_tell_not_fooled(digits):
+    """Training half B (never the estimator's real side), a share of it replaced by uniform noise images: 718 items,
+    cut to 574 + 143 a side. A tenth of noise is a real difference the test cannot see at this n; a quarter it
+    detects; real data itself is never detected, and at this n not certified as fooled either."""
+    generator = torch.Generator().manual_seed(0)
+    verdicts = {}
+    for share in (0.0, 0.1, 0.25):
+        noisy = round(share * 718)
+        noise = torch.rand(noisy, 1, 8, 8, generator=generator) * 2 - 1
+        items = torch.cat([digits.train.x[719:719 + 718 - noisy], noise])
+        record = evaluate(items[torch.randperm(718, generator=generator)], dataset="digits", metrics=["nn_distance"],
+                          seed=0, nn_distance={"capacities": [1000], "ensemble": {"members": 4, "steps": 200}})
+        (entry,) = record["metrics"]["nn_distance"]["capacities"]
+        assert entry["items_per_side"]["heldout"] == 143
+        verdicts[share] = entry
+    assert verdicts[0.0]["verdict"] == "cannot tell" and not verdicts[0.0]["detected"]
+    tenth = verdicts[0.1]
+    assert tenth["verdict"] == "cannot tell" and tenth["over_floor"] < tenth["min_detectable_gap"]
+    assert tenth["n_needed"] > 4 * 143  # several times the held-out split digits has
+    assert verdicts[0.25]["verdict"] == "detected"
+
+
+def test_the_inception_score_beside_real_data_is_the_one_at_the_real_datas_n():
+    from gan_zoo.app.report import build, text_tables
+    from gan_zoo.plugins.builtin_metrics import InceptionScore
+
+    result = {"mean": 9.1, "std": 0.1, "n": 5000, "features": "classifier", "real": {"mean": 8.0, "n": 359},
+              "at_real_n": {"mean": 7.5, "n": 359}}
+    metric = InceptionScore()
+    assert metric.headline(result) == 7.5  # the own-n 9.1 is higher only because n is larger
+    assert metric.summary(result).startswith("inception score at the real data's n=359: 7.500 against real 8.000;")
+    record = {"key": "k", "status": "ok", "train": {"seconds": 1.0}, "artifacts": {},
+              "job": {"family": "vanilla", "seed": 0, "dataset": "digits", "config": {}, "steps": 0, "eval": {},
+                      "label": "", "overrides": {}},
+              "eval": {"display_name": "vanilla", "source": {"kind": "family"}, "metrics": {"inception_score": result},
+                       "facts": {}, "timings": {}, "versions": {}}}
+    (_, header, (cells,)), = text_tables(build([record], folder="f", suite=None))
+    first, second = header.index("IS at real n (classifier)"), header.index("IS (classifier, n=5000)")
+    assert first < second and cells[first] == "7.5 (real 8, n=359)"

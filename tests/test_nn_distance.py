@@ -7,7 +7,7 @@ from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
 from gan_zoo.harness.discriminators import at_capacity, count_parameters, parse_capacities, split_name
 from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig
-from gan_zoo.harness.nn_distance import against_floor, flag_estimator_limited, nn_distance
+from gan_zoo.harness.nn_distance import MARGIN, against_floor, detected, flag_estimator_limited, nn_distance, reading
 from gan_zoo.registry import registry
 
 CPU = torch.device("cpu")
@@ -182,6 +182,67 @@ def test_a_gap_at_zero_is_not_detected_against_a_floor_a_hair_below_it():
     assert read["over_floor_ci"][0] > 0 and read["detected"] is False
     (read,) = against_floor([entry(1000, 0.002, [0.001, 0.003])], [entry(1000, -0.004, [-0.005, -0.003])])
     assert read["detected"] is True
+
+
+def floored(gap, half, floor, floor_half, heldout=None):
+    read = {"p": 1000, "heldout_gap": gap, "ci": [gap - half, gap + half], "noise_floor": floor,
+            "noise_floor_ci": [floor - floor_half, floor + floor_half]}
+    return read | ({"items_per_side": {"heldout": heldout}} if heldout else {})
+
+
+POWER = (1.96 + 0.84) / 1.96  # a 95% half-width to the excess detected with probability 0.8
+
+
+@pytest.mark.parametrize("gap, half, floor, floor_half, verdict, mdg", [
+    # narrow: excess 0.001 +- hypot(0.004, 0.01); that interval and the detectable excess both below the margin
+    (0.001, 0.004, 0.0, 0.01, "fooled", POWER * math.hypot(0.004, 0.01)),
+    # a tiny gap on few items (digits, 179 a side): nothing found, but nothing below 0.073 could have been
+    (0.01, 0.05, 0.0, 0.01, "cannot tell", POWER * math.hypot(0.05, 0.01)),
+    # the interval below the margin, yet the test could not see an excess of 0.02: no verdict either way
+    (-0.02, 0.012, 0.0, 0.012, "cannot tell", POWER * math.hypot(0.012, 0.012)),
+    # overfitting discriminators, the floor far below 0: the gap must climb past 0 to be detected
+    (-0.29, 0.02, -0.3, 0.02, "cannot tell", POWER * 0.02 + 0.3),
+    (0.2, 0.1, 0.0, 0.05, "detected", POWER * math.hypot(0.1, 0.05)),
+])
+def test_every_verdict_carries_the_smallest_gap_it_could_see(gap, half, floor, floor_half, verdict, mdg):
+    (read,) = against_floor([floored(gap, half, floor, floor_half, heldout=179)],
+                            [{"heldout_gap": floor, "ci": [floor - floor_half, floor + floor_half]}])
+    assert read["verdict"] == verdict and read["margin"] == MARGIN
+    assert read["min_detectable_gap"] == pytest.approx(mdg)
+    if verdict == "cannot tell":  # the n at which the detectable excess falls to the one that settles it
+        excess = gap - floor
+        settles = max(excess, min(MARGIN, MARGIN - excess))
+        assert read["n_needed"] == math.ceil(179 * (mdg / settles) ** 2) and read["n_needed"] > 179
+    else:
+        assert read["n_needed"] is None
+
+
+def test_the_detectable_gap_is_detected_four_times_in_five_and_no_gap_reads_fooled_as_often_at_that_n():
+    # Normal readings with known standard errors: a true excess of MDG is detected with probability 0.8; and
+    # where MDG equals the margin, a source with no excess reads "fooled" with probability 0.8 (n_needed's n).
+    g = torch.Generator().manual_seed(0)
+    s_gap, s_floor = 0.01, 0.004
+    mdg = POWER * math.hypot(1.96 * s_gap, 1.96 * s_floor)
+    noise = torch.randn(2, 4000, generator=g)
+
+    def share(excess, margin, outcome):
+        entries = [floored(0.2 + excess + s_gap * a, 1.96 * s_gap, 0.2 + s_floor * b, 1.96 * s_floor) | {
+            "margin": margin} for a, b in noise.T.tolist()]  # a floor well above 0: the quadrature rule decides
+        return sum(reading(e)["verdict"] == outcome for e in entries) / len(entries)
+
+    assert share(mdg, MARGIN, "detected") == pytest.approx(0.8, abs=0.02)
+    assert share(0.0, mdg * (1 + 1e-9), "fooled") == pytest.approx(0.8, abs=0.02)  # past the intervals' rounding
+    assert share(mdg / 2, MARGIN, "detected") < 0.4
+    assert share(0.0, MARGIN, "detected") == pytest.approx(0.025, abs=0.01)  # the rule's false detections, one-sided
+
+
+def test_records_written_before_the_verdict_are_read_with_the_default_margin():
+    old = floored(0.001, 0.004, 0.0, 0.01)  # no margin, no items_per_side
+    assert detected(old) is False
+    assert reading(old) == {"min_detectable_gap": pytest.approx(POWER * math.hypot(0.004, 0.01)), "verdict": "fooled",
+                            "n_needed": None}
+    assert reading(floored(0.01, 0.05, 0.0, 0.01)) | {"min_detectable_gap": 0} == {
+        "min_detectable_gap": 0, "verdict": "cannot tell", "n_needed": None}
 
 
 def test_the_member_reported_is_chosen_on_validation_so_the_floor_is_not_a_maximum_of_noise():

@@ -441,6 +441,11 @@ def evaluate_command(target, dataset_name, metrics, options, capacities, discrim
     if json_out:
         atomic_write_json(json_out, record)
     click.echo(summary_table(record, reg))
+    if record["overlap"].get("warning"):  # the source holds held-out items (harness/overlap.py)
+        click.echo(f"gan-zoo: warning: {record['overlap']['warning']}", err=True)
+    for items, status in record["features_cache"].items():  # gan_zoo/cache.py: a damaged entry was replaced
+        if status.startswith("recomputed"):
+            click.echo(f"gan-zoo: warning: features of {items} {status}", err=True)
     if json_out:
         click.echo(f"record: {json_out}")
     if record["errors"]:

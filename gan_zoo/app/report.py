@@ -22,8 +22,9 @@ JSON schema `gan-zoo-leaderboard/2`:
 ROW: label, family ("" for an external source), source (what was judged), display_name, overrides, seeds, keys,
   excess (the sort key), constructed, pairs (its NND measured on (x, z) pairs), memorisation ({ran: [test],
   flagged: {test: reason}} over the copying tests birthday, C_T, AuthPct, MiFID; null when none ran), quality
-  (why its samples look like a failed training run, or null), cells {column key: {header, mean, sd, n, text}}
-  (sd null for one seed; text, when the metric gives one, for a row of one seed), and for the plots: nn_heldout
+  (why its samples look like a failed training run, or null), cells {column key: {header, mean, sd, n, text,
+  mark}} (sd null for one seed; text, when the metric gives one, for a row of one seed; mark, a caveat of any
+  seed's, shown after the cell), and for the plots: nn_heldout
   {target p: {mean, sd, n}}, nn_ci {target p: [low, high]} (one seed: its bootstrap CI; several: a t-interval
   over seeds), nn_p, noise_floor, p_duplicate_by_s; true_support (a construction's exact support, else null),
   train_seconds, eval_seconds;
@@ -144,16 +145,17 @@ def _row(records: list[dict], reg: Registry) -> dict:
     pooled: dict[str, dict] = {}
     for record in evals:
         for metric, column in record_columns(record, reg):
-            cell = pooled.setdefault(column.key, {"header": column.header, "values": [], "texts": [],
+            cell = pooled.setdefault(column.key, {"header": column.header, "values": [], "texts": [], "mark": None,
                                                   "metric": metric.name, "about": _about(metric, column)})
             cell["values"].append(column.value)
             cell["texts"].append(column.text)
+            cell["mark"] = cell["mark"] or column.mark
     cells = {}
     for key, cell in pooled.items():
         summary = _summary(cell["values"])
         text = cell["texts"][0] if len(cell["texts"]) == 1 else None
         cells[key] = {"header": cell["header"], **(summary or {"mean": None, "sd": None, "n": 0}), "text": text,
-                      "metric": cell["metric"], "about": cell["about"]}
+                      "metric": cell["metric"], "about": cell["about"], "mark": cell["mark"]}
     by_capacity: dict[int, list[dict]] = {}
     for m in metrics:
         for entry in (m.get("nn_distance") or {}).get("capacities", []):
@@ -433,7 +435,8 @@ def _columns(board: dict) -> list[TableColumn]:
             cell = row["cells"].get(key)
             if cell is None:
                 return "-"
-            return cell["text"] if cell["text"] is not None else _num(cell if cell["n"] else None)
+            shown = cell["text"] if cell["text"] is not None else _num(cell if cell["n"] else None)
+            return f"{shown} [{cell['mark']}]" if cell.get("mark") else shown
         return cell_text
 
     def value(key):
