@@ -65,7 +65,8 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, Path | None]], inputs
             same = target == source or (target.exists() and os.path.samefile(target, source))
             if same or (source.is_dir() and source in target.parents):
                 where, what = ("is", "over") if same else ("is inside", "into")
-                raise UserError(f"{label} {output} {where} {given}, an input of this command; inputs are never "
+                name = "" if str(given) == str(output) else f" {given},"  # the input by another spelling
+                raise UserError(f"{label} {output} {where}{name} an input of this command; inputs are never "
                                 f"written {what}: choose another path")
 
 

@@ -252,7 +252,8 @@ def train(family, dataset_name, steps, seed, device, threads, quiet, out, assign
     data = _open(dataset_name, seed, data_root)
     steps = family_cls.steps_for(data.spec) if steps is None else steps
     out = out or Path("runs") / f"{family}-{dataset_name}-seed{seed}"
-    refuse_overwriting_inputs([("--out", out)], [_data_root(reg, dataset_name, data_root)])
+    refuse_overwriting_inputs([("--out", out / "model.safetensors"), ("--out", out / "run.json")],
+                              _data_files(reg, dataset_name, data_root))
     torch_device = resolve_device(device)
     with folder_lock(out):
         progress = Progress(f"train {family} on {dataset_name}", steps if family_cls.kind == "trained" else 0,
@@ -422,7 +423,7 @@ def evaluate_command(target, dataset_name, metrics, options, capacities, discrim
     weights = [Path(table["weights"]) for table in feature_settings.values()
                if isinstance(table, dict) and isinstance(table.get("weights"), str)]
     refuse_overwriting_inputs([("--json", json_out), ("--montage", montage)],
-                              [_read_path(target), _data_root(reg, dataset_name, data_root), *weights])
+                              [_read_path(target), *_data_files(reg, dataset_name, data_root, montage), *weights])
     for path in (json_out, montage):
         if path is not None and path.exists() and not force:
             raise UserError(f"{path} exists; choose another path, or pass --force to overwrite it")
@@ -459,10 +460,16 @@ def _read_path(reference: str) -> Path:
     return Path(reference)
 
 
-def _data_root(reg, name: str | None, root: Path | None) -> Path | None:
-    """The folder a file-backed data set is read from (None for one that needs no files, or an unknown name)."""
+def _data_files(reg, name: str | None, root: Path | None, picture: Path | None = None) -> list[Path]:
+    """The files a file-backed data set may read that an output could land on: those in its folder, and `picture`
+    when it already exists below it (image folders are read recursively). Listing only these, not the whole tree,
+    lets a run keep its outputs under a data folder (--data-root .) and resume there."""
     source = reg.datasets.get(name) if name else None
-    return (root or default_root(name)) if source is not None and source.needs_files else None
+    folder = (root or default_root(name)) if source is not None and source.needs_files else None
+    if folder is None or not folder.is_dir():
+        return []
+    below = picture is not None and picture.is_file() and folder.resolve() in picture.resolve().parents
+    return [path for path in folder.iterdir() if path.is_file()] + ([picture] if below else [])
 
 
 def _eval_settings(options, capacities, discriminator, members, steps, phi, embedding, weights):
@@ -569,9 +576,8 @@ def bench(suite_name, out, executor, jobs, address, retry_failed, force, quiet, 
     reg = registry()
     suite = load_suite(suite_name, reg)
     out = out or Path("runs") / f"bench-{suite.name}"
-    read = [suite.path, *(_read_path(job.source) for job in suite.jobs if job.source),
-            *(Path(job.data_root) for job in suite.jobs if job.data_root)]
-    refuse_overwriting_inputs([("--out", out)], read)
+    refuse_overwriting_inputs([("--out", out)], [suite.path, *(_read_path(job.source) for job in suite.jobs
+                                                               if job.source)])
     with folder_lock(out):
         recorded = out / "suite.json"
         if recorded.exists() and not force:
