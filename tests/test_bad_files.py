@@ -806,7 +806,7 @@ def write_bomb_folder(root):
 
 
 def write_folder(root, n):
-    root.mkdir()
+    root.mkdir(parents=True)
     for i in range(n):
         Image.new("RGB", (8, 8), (25 * i, 0, 0)).save(root / f"{i}.png")
     return root
@@ -823,20 +823,20 @@ def cli_case(name, match, code=2):
     return register
 
 
-@cli_case("eval-json-over-checkpoint", "model.safetensors is .*model.safetensors, an input of this command; inputs "
-                                       "are never written over")
+@cli_case("eval-json-over-checkpoint", "--json .*model.safetensors is an input of this command; inputs are never "
+                                       "written over: choose another path")
 def _(tmp):
     write_checkpoint(tmp / CKPT)
     return ["eval", tmp / CKPT, "--json", tmp / CKPT, "--force"]
 
 
-@cli_case("eval-montage-over-checkpoint", "--montage .*model.safetensors is .*, an input of this command")
+@cli_case("eval-montage-over-checkpoint", "--montage .*model.safetensors is an input of this command")
 def _(tmp):
     write_checkpoint(tmp / CKPT)
     return ["eval", tmp / CKPT, "--json", tmp / "out.json", "--montage", tmp / CKPT, "--force"]
 
 
-@cli_case("eval-json-over-the-array-judged", "--json .*x.npy is .*x.npy, an input of this command")
+@cli_case("eval-json-over-the-array-judged", "--json .*x.npy is an input of this command")
 def _(tmp):
     return ["eval", write_vectors(tmp / "x.npy"), "--dataset", "ring8", "--json", tmp / "x.npy", "--force"]
 
@@ -868,11 +868,19 @@ def _(tmp):
     return ["sample", tmp / CKPT, "--out", tmp / "s.safetensors", "--force"]
 
 
-@cli_case("train-into-its-data", "--out .*run is inside .*images, an input of this command")
+@cli_case("eval-montage-over-an-image-of-the-data", "--montage .*cats/0.png is an input")
 def _(tmp):
-    write_folder(tmp / "images", 3)
-    return ["train", "vanilla", "--dataset", "image-folder", "--data-root", tmp / "images", "--out",
-            tmp / "images" / "run"]
+    write_folder(tmp / "images" / "cats", 3)
+    write_folder(tmp / "images" / "dogs", 3)
+    return ["eval", "memorizer", "--dataset", "image-folder", "--data-root", tmp / "images", "--montage",
+            tmp / "images" / "cats" / "0.png", "--force"]
+
+
+@cli_case("eval-json-over-a-data-file", "--json .*train-images-idx3-ubyte is an input of this command")
+def _(tmp):
+    write_idx(tmp / "mnist")
+    return ["eval", "memorizer", "--dataset", "mnist", "--data-root", tmp / "mnist", "--json",
+            tmp / "mnist" / IMAGES, "--force"]
 
 
 @cli_case("bench-into-a-source-folder", "--out .*run is inside .*images, an input of this command")
