@@ -59,8 +59,8 @@ def resolve(thing, *, dataset: str | None, reg: Registry, device: torch.device, 
         return ModelSource(model, kind="checkpoint", details={"path": str(thing), "step": meta["step"]}), data
     if isinstance(thing, ModelSource):
         refuse_conforming("a model source", image_range, resize)
-    if isinstance(thing, ModelSource) and dataset is None:
-        raise UserError("name the data set to judge against, e.g. dataset=\"digits\"")
+        if dataset is None:
+            raise UserError("name the data set to judge against, e.g. dataset=\"digits\"")
     if not dataset:
         raise UserError(f"{thing if isinstance(thing, str | Path) else 'this source'}: name the data set to judge "
                         f"it against (--dataset NAME; `gan-zoo datasets` lists them)")

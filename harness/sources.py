@@ -29,6 +29,7 @@ import math
 import sys
 import zipfile
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -170,7 +171,7 @@ def _as_array(raw, what: str) -> np.ndarray:
     return array if array.dtype == np.uint8 else array.astype(np.float32)
 
 
-def _refuse_kind(what: str, kind: str):
+def _refuse_kind(what: str, kind: str) -> NoReturn:
     raise UserError(f"{what}: an array of {kind}, which cannot be judged as samples; give real-valued items "
                     f"(uint8 or float)")
 
@@ -215,8 +216,8 @@ def read_array_file(path: Path) -> np.ndarray:
                     if member.filename.endswith(".npy"):
                         with archive.open(member) as stream:
                             _check_npy_header(stream, member.file_size, f"{path} (array {member.filename[:-4]!r})")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
-        raise UserError(f"{path}: not a readable .npz file ({exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+        raise UserError(f"{path}: not a readable .npy/.npz file ({type(exc).__name__}: {exc})") from None
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -321,8 +322,7 @@ def load_attribute(reference: str):
             spec.loader.exec_module(module)
         except SystemExit as exc:
             sys.modules.pop(name, None)
-            raise UserError(f"{reference}: importing {path} called sys.exit({exc.code!r}); run its script code "
-                            f"only under if __name__ == '__main__'") from None
+            raise _exited_at_import(reference, target, exc) from None
         except Exception as exc:
             sys.modules.pop(name, None)
             raise UserError(f"{reference}: importing {path} raised {type(exc).__name__}: {exc}") from None
@@ -330,13 +330,17 @@ def load_attribute(reference: str):
         try:
             module = importlib.import_module(target)
         except SystemExit as exc:
-            raise UserError(f"{reference}: importing {target} called sys.exit({exc.code!r}); run its script code "
-                            f"only under if __name__ == '__main__'") from None
+            raise _exited_at_import(reference, target, exc) from None
         except Exception as exc:
             raise UserError(f"{reference}: cannot import {target} ({type(exc).__name__}: {exc})") from None
     if not hasattr(module, attribute):
         raise UserError(f"{reference}: {target} has no attribute {attribute!r}")
     return getattr(module, attribute)
+
+
+def _exited_at_import(reference: str, target: str, exc: SystemExit) -> UserError:
+    return UserError(f"{reference}: importing {target} called sys.exit({exc.code!r}); run its script code only "
+                     f"under if __name__ == '__main__'")
 
 
 def _source_hash(obj) -> str | None:
