@@ -1101,3 +1101,23 @@ def test_allow_download_offline_fails_at_once_in_one_line(monkeypatch):
     assert str(caught.value) == ("feature space timm:test_resnet: cannot reach huggingface.co to download "
                                  "timm/test_resnet.r160_in1k/model.safetensors (Name or service not known); "
                                  "download it by hand and set features.timm.weights=PATH")
+
+
+def test_bench_keeps_the_users_tmp_files_in_its_folder(tmp_path):
+    """`bench --out DIR` removes the partial files a killed run left there, and nothing else."""
+    from gan_zoo.files import TEMPORARY_SUFFIX
+
+    suite = tmp_path / "my suite.toml"  # a name with a space, run into a folder given by --out
+    suite.write_text('[suite]\ndatasets = ["ring8"]\n\n[eval]\nmetrics = ["modes"]\n\n[[family]]\nname = "memorizer"\n'
+                     'set = {m = 20}\n')
+    out = tmp_path / "out"
+    (out / "notes").mkdir(parents=True)
+    for name in (".draft.tmp", "notes/.plan.md.abc123.tmp"):
+        (out / name).write_text("mine")
+    (out / "notes" / f".a.json.k2j4h5g6{TEMPORARY_SUFFIX}").write_text("{")  # what a killed run leaves
+    before = {path: digest for path, digest in file_hashes(tmp_path).items() if TEMPORARY_SUFFIX not in path.name}
+    result = cli_outcome(["bench", suite, "--out", out, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 half-written file(s)" in result.output
+    assert {path: digest for path, digest in file_hashes(tmp_path).items() if path in before} == before
+    assert not list(out.rglob(f"*{TEMPORARY_SUFFIX}"))
