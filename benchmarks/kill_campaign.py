@@ -7,7 +7,7 @@ once uninterrupted into OUT/reference. Then OUT/killed is run with SIGKILL sent 
 a random delay, at most --kills times, until a run completes. Checked at the end:
   - every job has exactly one result and each result equals the reference's numbers (the evaluation records,
     timings and host details aside);
-  - no half-written file (.tmp) is left; no worker process outlives the runner (only the runner is
+  - no half-written file (.NAME.*.gan-zoo-partial) is left; no worker process outlives the runner (only the runner is
     killed, as `kill -9 PID` would; its workers must die with it);
   - what each kill interrupted (the running jobs' phases, read as the runner would).
 """
@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from gan_zoo.files import TEMPORARY_GLOB
 
 SUITE = """
 [suite]
@@ -121,7 +123,7 @@ def main() -> None:
     results = {p.name: json.loads(p.read_text()) for p in (killed / "results").glob("*.json")}
     assert results.keys() == reference.keys(), (sorted(results), sorted(reference))
     differing = [name for name in results if numbers(results[name]) != numbers(reference[name])]
-    leftovers = [str(p) for p in killed.rglob("*.tmp")]  # the lock file stays: a lock is held, not a file
+    leftovers = [str(p) for p in killed.rglob(TEMPORARY_GLOB)]  # the lock file stays: a lock is held, not a file
     print(f"{len(interrupted)} kills, then a run to completion; {len(results)} jobs, each with one result")
     print(f"results equal to the uninterrupted run's: {len(results) - len(differing)} of {len(results)}"
           + (f" (differ: {differing})" if differing else ""))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
 
 
@@ -84,7 +85,11 @@ def open_dataset(source: DatasetSource, *, seed: int = 0, root: Path | None = No
 
     control_fraction > 0 carves a third part out of what would be training items (the held-out split stays the
     same): real data that neither a model built on the training split nor a metric's reference has seen."""
-    data = source.load((root or default_root(source.name)) if source.needs_files else None)
+    root = (root or default_root(source.name)) if source.needs_files else None
+    data = source.load(root)
+    if len(data) < 2:
+        raise UserError(f"data set {source.name}{f' ({root})' if root else ''}: holds {len(data)} item(s), too few "
+                        f"to split into training and held-out items; give it at least 2 (10 for the birthday test)")
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
     n_heldout = max(1, int(len(data) * heldout_fraction))
     n_control = int(len(data) * control_fraction)

@@ -31,7 +31,7 @@ from gan_zoo.errors import UserError
 from gan_zoo.family import apply_overrides
 from gan_zoo.harness.evaluate import EvalConfig, Evaluation
 from gan_zoo.harness.evaluate import evaluate as evaluate_source
-from gan_zoo.harness.sources import _safetensors_kind, open_source
+from gan_zoo.harness.sources import _safetensors_kind, open_source, refuse_conforming, refuse_missing
 from gan_zoo.registry import Registry, registry
 from gan_zoo.sources import ModelSource, SampleSource
 from gan_zoo.training import resolve_device
@@ -48,7 +48,10 @@ def resolve(thing, *, dataset: str | None, reg: Registry, device: torch.device, 
             data_root: Path | None = None, assignments=(), image_range: str = "auto",
             resize: bool = False) -> tuple[SampleSource, LoadedDataset]:
     """The source and the data set it is judged against (a checkpoint's own data set unless one is named)."""
+    if isinstance(thing, str | Path):
+        refuse_missing(thing)
     if is_checkpoint(thing):
+        refuse_conforming(f"{thing} (a checkpoint)", image_range, resize)
         checkpoint = read_checkpoint(Path(thing))
         meta = checkpoint.metadata
         name = dataset or meta["dataset"]["name"]
@@ -58,8 +61,10 @@ def resolve(thing, *, dataset: str | None, reg: Registry, device: torch.device, 
                             f"{data.name} now has {data.fingerprint}; point the data root at the same files")
         model = load_model(checkpoint, reg, device)
         return ModelSource(model, kind="checkpoint", details={"path": str(thing), "step": meta["step"]}), data
-    if isinstance(thing, ModelSource) and dataset is None:
-        raise UserError("name the data set to judge against, e.g. dataset=\"digits\"")
+    if isinstance(thing, ModelSource):
+        refuse_conforming("a model source", image_range, resize)
+        if dataset is None:
+            raise UserError("name the data set to judge against, e.g. dataset=\"digits\"")
     if not dataset:
         raise UserError(f"{thing if isinstance(thing, str | Path) else 'this source'}: name the data set to judge "
                         f"it against (--dataset NAME; `gan-zoo datasets` lists them)")

@@ -27,7 +27,9 @@ import importlib.util
 import inspect
 import math
 import sys
+import zipfile
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -36,9 +38,11 @@ import torch.nn.functional as F
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
 from gan_zoo.family import GanModel
+from gan_zoo.files import open_image
 from gan_zoo.sources import CallableSource, ModelSource, SampleSource, TensorSource, check_finite
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+CONFORMING = "a value range and resizing apply to images read from folders, files or callables"
 RANGES = {"auto": None, "0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0), "0,255": (0.0, 255.0)}
 ARRAY_KEYS = ("samples", "x", "images", "arr_0")
 
@@ -51,6 +55,8 @@ class Conformer:
     def __init__(self, spec, what: str, image_range: str = "auto", resize: bool = False):
         if image_range not in RANGES:
             raise UserError(f"image range {image_range!r}: use one of {', '.join(RANGES)}")
+        if not spec.is_image and (RANGES[image_range] is not None or resize):
+            raise UserError(f"{what}: the data set holds vectors; {CONFORMING}")
         self.spec, self.what, self.resize = spec, what, resize
         self.range = RANGES[image_range]
         self.range_rule = None if self.range is None else f"given: [{image_range}]"
@@ -144,20 +150,30 @@ class Conformer:
 
 
 def _as_array(raw, what: str) -> np.ndarray:
+    """Real numbers only: booleans and complex numbers would be judged as something they are not (True as 1.0, a
+    complex value as its real part), so they are refused in every container, as is a single number."""
     if torch.is_tensor(raw):
         raw = raw.detach().cpu()
-        if raw.dtype == torch.uint8:
-            return raw.numpy()
-        return raw.float().numpy()
-    try:
-        array = np.asarray(raw)
-    except Exception as exc:
-        raise UserError(f"{what}: not an array of items ({type(exc).__name__}: {exc})") from None
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise UserError(f"{what}: an array of {array.dtype} is not numbers; give numeric items")
-    if array.dtype == bool:
-        raise UserError(f"{what}: an array of booleans; give numeric items")
+        if raw.dtype == torch.bool or raw.is_complex():
+            _refuse_kind(what, "booleans" if raw.dtype == torch.bool else "complex numbers")
+        array = raw.numpy() if raw.dtype == torch.uint8 else raw.float().numpy()
+    else:
+        try:
+            array = np.asarray(raw)
+        except Exception as exc:
+            raise UserError(f"{what}: not an array of items ({type(exc).__name__}: {exc})") from None
+        if array.dtype == bool or np.issubdtype(array.dtype, np.complexfloating):
+            _refuse_kind(what, "booleans" if array.dtype == bool else "complex numbers")
+        if array.dtype == object or not np.issubdtype(array.dtype, np.number):
+            raise UserError(f"{what}: an array of {array.dtype} is not numbers; give numeric items")
+    if array.ndim == 0:
+        raise UserError(f"{what}: a single number (a 0-d array), not a set of items; give an array of shape (N, ...)")
     return array if array.dtype == np.uint8 else array.astype(np.float32)
+
+
+def _refuse_kind(what: str, kind: str) -> NoReturn:
+    raise UserError(f"{what}: an array of {kind}, which cannot be judged as samples; give real-valued items "
+                    f"(uint8 or float)")
 
 
 # -- files ---------------------------------------------------------------------------------------------------
@@ -171,7 +187,37 @@ def sha256_of(paths: list[Path], root: Path | None = None) -> str:
     return digest.hexdigest()
 
 
+def _check_npy_header(stream, size: int, where: str) -> None:
+    """An .npy header's shape times its item size must match the bytes that follow it, checked before np.load
+    allocates: a 144-byte file may declare terabytes."""
+    try:
+        version = np.lib.format.read_magic(stream)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(stream)
+    except (ValueError, OSError, EOFError, SyntaxError) as exc:
+        raise UserError(f"{where}: not a readable .npy array ({type(exc).__name__}: {str(exc)[:60]})") from None
+    if dtype.hasobject:
+        return  # np.load refuses it as pickled, with its own message
+    declared = math.prod(shape) * dtype.itemsize
+    present = size - stream.tell()
+    if declared != present:
+        raise UserError(f"{where}: its header declares {shape} {dtype} ({declared} bytes) over {present} bytes; "
+                        f"damaged or cut short, save it again")
+
+
 def read_array_file(path: Path) -> np.ndarray:
+    try:
+        if path.suffix == ".npy":
+            with open(path, "rb") as stream:
+                _check_npy_header(stream, path.stat().st_size, str(path))
+        else:
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.infolist():
+                    if member.filename.endswith(".npy"):
+                        with archive.open(member) as stream:
+                            _check_npy_header(stream, member.file_size, f"{path} (array {member.filename[:-4]!r})")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+        raise UserError(f"{path}: not a readable .npy/.npz file ({type(exc).__name__}: {exc})") from None
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -208,13 +254,13 @@ def image_paths(root: Path) -> list[Path]:
 
 def read_image_folder(root: Path) -> tuple[np.ndarray, list[Path]]:
     """Every PNG/JPEG under root (recursively, sorted by path) as uint8 N,H,W,C; one size, one channel count."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     paths = image_paths(root)
     images = []
     for path in paths:
         try:
-            with Image.open(path) as image:
+            with open_image(path) as image:
                 image.load()
                 if image.mode in ("I;16", "I;16B", "I", "F"):
                     raise UserError(f"{path}: a {image.mode} (16-bit or float) image; save 8-bit PNG/JPEG images")
@@ -274,17 +320,27 @@ def load_attribute(reference: str):
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
+        except SystemExit as exc:
+            sys.modules.pop(name, None)
+            raise _exited_at_import(reference, target, exc) from None
         except Exception as exc:
             sys.modules.pop(name, None)
             raise UserError(f"{reference}: importing {path} raised {type(exc).__name__}: {exc}") from None
     else:
         try:
             module = importlib.import_module(target)
+        except SystemExit as exc:
+            raise _exited_at_import(reference, target, exc) from None
         except Exception as exc:
             raise UserError(f"{reference}: cannot import {target} ({type(exc).__name__}: {exc})") from None
     if not hasattr(module, attribute):
         raise UserError(f"{reference}: {target} has no attribute {attribute!r}")
     return getattr(module, attribute)
+
+
+def _exited_at_import(reference: str, target: str, exc: SystemExit) -> UserError:
+    return UserError(f"{reference}: importing {target} called sys.exit({exc.code!r}); run its script code only "
+                     f"under if __name__ == '__main__'")
 
 
 def _source_hash(obj) -> str | None:
@@ -326,6 +382,9 @@ def callable_source(obj, name: str, data: LoadedDataset, image_range: str, resiz
                 raw = function(n, seed)
         except UserError:
             raise
+        except SystemExit as exc:  # a script's habit, not the end of the evaluation
+            raise UserError(f"{name}({n}, {seed}) called sys.exit({exc.code!r}); return the samples "
+                            f"instead") from None
         except Exception as exc:
             raise UserError(f"{name}({n}, {seed}) raised {type(exc).__name__}: {exc}") from None
         shape = tuple(np.shape(raw.detach().cpu() if torch.is_tensor(raw) else raw))
@@ -364,6 +423,7 @@ def open_source(thing, data: LoadedDataset, registry, *, device: torch.device, s
     if isinstance(thing, SampleSource):
         return thing
     if isinstance(thing, GanModel):
+        refuse_conforming("a model", image_range, resize)
         return ModelSource(thing.to(device), kind="model")
     if torch.is_tensor(thing) or isinstance(thing, np.ndarray):
         conform = Conformer(data.spec, "the given items", image_range, resize)
@@ -398,6 +458,7 @@ def open_source(thing, data: LoadedDataset, registry, *, device: torch.device, s
         from gan_zoo.training import construct
 
         family = registry.family(text)
+        refuse_conforming(f"{text} (a family)", image_range, resize)
         if family.kind != "constructed":
             raise UserError(f"{text} is a trained family: train it first (gan-zoo train {text} --dataset NAME) and "
                             f"evaluate its checkpoint")
@@ -406,10 +467,28 @@ def open_source(thing, data: LoadedDataset, registry, *, device: torch.device, s
     if path.exists():
         raise UserError(f"{path}: not a source gan-zoo reads; give a folder of images, a .npy/.npz/.safetensors file, "
                         f"a checkpoint, a callable (file.py:function) or a family name")
-    if path.suffix or "/" in text:
-        raise UserError(f"{path}: no such file or folder")
+    refuse_missing(text)
     registry.family(text)  # an unknown name: its error suggests near family names
     raise AssertionError("unreachable")
+
+
+def refuse_missing(thing) -> None:
+    """A path that names nothing is refused as such, before anything else is asked of it (a data set, say)."""
+    text = str(thing)
+    target, _, attribute = text.rpartition(":")
+    if Path(text).exists():
+        return
+    if ":" in text and attribute.isidentifier():
+        if target.endswith(".py") and not Path(target).is_file():
+            raise UserError(f"{text}: no such file {target}")
+    elif Path(text).suffix or "/" in text:
+        raise UserError(f"{text}: no such file or folder")
+
+
+def refuse_conforming(what: str, image_range: str, resize: bool) -> None:
+    """A model draws in its data set's own layout and range: a value range or resizing would be silently ignored."""
+    if RANGES.get(image_range) is not None or resize:
+        raise UserError(f"{what} draws its own items: {CONFORMING}")
 
 
 def _finite(items: torch.Tensor, name: str, kind: str, conform: Conformer, details: dict) -> TensorSource:

@@ -170,6 +170,9 @@ class Birthday(Metric):
 
     def compute(self, ctx, config):
         space = config.features
+        if len(ctx.data.heldout) < 2:  # its threshold is the closest pair of held-out items
+            raise UserError(f"birthday test: needs at least 2 held-out items to calibrate its threshold, "
+                            f"{ctx.data.name} has {len(ctx.data.heldout)}; give a data set of at least 10 items")
 
         def embed(items):
             return ctx.extractor(space).features(items)

@@ -20,6 +20,9 @@
 import difflib
 import hashlib
 import json
+import socket
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -256,6 +259,7 @@ class TimmSpace(FeatureSpace):
             state = read_state_dict(path, what)
             info.update(weights="file", path=str(path), sha256=sha256_file(path))
         elif config.allow_download:
+            reach_weights(timm.models.get_pretrained_cfg(option), what)
             kwargs["pretrained"] = True
             info["weights"] = "downloaded"
         elif config.random_init:
@@ -303,6 +307,27 @@ class TimmSpace(FeatureSpace):
         has_logits = info["weights"] != "random" and getattr(model, "num_classes", 0) > 0
         return TimmExtractor(f"timm:{option}", network.to(device), info, device, chunk=config.batch_size,
                              has_logits=has_logits)
+
+
+def reach_weights(cfg, what: str, timeout: float = 5.0) -> None:
+    """One connection attempt, with a short timeout, to where timm would fetch the weights from: offline, timm's
+    hub client retries for about a minute, a line of noise each time, before failing."""
+    from huggingface_hub import constants
+
+    if cfg is None or constants.HF_HUB_OFFLINE:  # no weights to fetch, or the user chose the local cache
+        return
+    if cfg.hf_hub_id:
+        url, file = constants.ENDPOINT, f"{cfg.hf_hub_id}/{cfg.hf_hub_filename or 'model.safetensors'}"
+    elif cfg.url:
+        url, file = cfg.url, cfg.url.rsplit("/", 1)[-1]
+    else:
+        return
+    parts = urllib.parse.urlsplit(urllib.request.getproxies().get("https") or url)
+    try:
+        socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout).close()
+    except OSError as exc:
+        raise UserError(f"{what}: cannot reach {parts.hostname} to download {file} ({exc.strerror or exc}); "
+                        f"download it by hand and set features.timm.weights=PATH") from None
 
 
 @hookimpl

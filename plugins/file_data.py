@@ -27,13 +27,13 @@ import torch
 from gan_zoo import hookimpl
 from gan_zoo.datasets import Data, DatasetSource
 from gan_zoo.errors import UserError
+from gan_zoo.files import open_image
 
 IDX_FILES = "the IDX files train-images-idx3-ubyte, train-labels-idx1-ubyte (optionally t10k-* too; .gz or not)"
 CIFAR_FILES = "data_batch_1.bin .. data_batch_5.bin and/or test_batch.bin (the CIFAR-10 binary version)"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 CIFAR_RECORD = 1 + 3 * 32 * 32
 MAX_ITEMS = 2**31  # more items than any data set this tool trains on: a header claiming more is damaged
-MAX_IMAGE_PIXELS = 2**24  # 4096 x 4096: larger images are refused before they are decoded
 NUM_CLASSES = 10  # MNIST, Fashion-MNIST and CIFAR-10 labels are 0..9
 CHUNK = 1 << 20
 
@@ -195,7 +195,7 @@ def _rgb(image, path: Path) -> np.ndarray:
 
 
 def load_image_folder(root: Path) -> Data:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     root = Path(root)
     if not root.is_dir():
@@ -217,11 +217,8 @@ def load_image_folder(root: Path) -> Data:
     first_size = None
     for path in paths:
         try:
-            with Image.open(path, formats=["PNG", "JPEG"]) as image:  # no other decoder is ever tried
+            with open_image(path) as image:  # PNG and JPEG only: no other decoder is ever tried
                 width, height = image.size
-                if first_size is None and (width * height > MAX_IMAGE_PIXELS or not width or not height):
-                    raise UserError(f"{path}: {width}x{height} pixels (at most {MAX_IMAGE_PIXELS} pixels); "
-                                    f"resize the images")
                 if first_size is not None and image.size != first_size:
                     raise UserError(f"{path}: {width}x{height} pixels, but {paths[0]} is {first_size[0]}x"
                                     f"{first_size[1]}; resize the images to one size")

@@ -15,6 +15,7 @@ import pickle
 import random
 import re
 import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -780,3 +781,343 @@ def test_fuzz_png_and_jpeg(tmp_path):
         fuzz(valid, write, lambda: load("image-folder", root), check, root, hot=60, seed=seed,
              cases=FUZZ_CASES // 2)
         path.write_bytes(valid)
+
+
+# -- the command line: inputs never written over, what cannot be judged refused (issue 21) ------------------------
+
+def write_vectors(path, array=None):
+    np.save(path, np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32) if array is None else array)
+    return path
+
+
+def write_npy_header(path, shape, data=b"\0" * 16):
+    """An .npy whose header declares `shape` of float32 over `data`: nothing of that size is ever allocated."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": shape})
+    path.write_bytes(header.getvalue() + data)
+    return path
+
+
+def write_bomb_folder(root):
+    """A PNG a few kilobytes long whose header declares 20000 x 20000 pixels."""
+    root.mkdir()
+    Image.new("1", (20000, 20000)).save(root / "0.png")
+    return root
+
+
+def write_folder(root, n):
+    root.mkdir(parents=True)
+    for i in range(n):
+        Image.new("RGB", (8, 8), (25 * i, 0, 0)).save(root / f"{i}.png")
+    return root
+
+
+CLI_CASES = {}
+
+
+def cli_case(name, match, code=2):
+    """A case: build(tmp) writes the files and returns the command line; `match` is the one line expected."""
+    def register(build):
+        CLI_CASES[name] = (build, match, code)
+        return build
+    return register
+
+
+@cli_case("eval-json-over-checkpoint", "--json .*model.safetensors is an input of this command; inputs are never "
+                                       "written over: choose another path")
+def _(tmp):
+    write_checkpoint(tmp / CKPT)
+    return ["eval", tmp / CKPT, "--json", tmp / CKPT, "--force"]
+
+
+@cli_case("eval-montage-over-checkpoint", "--montage .*model.safetensors is an input of this command")
+def _(tmp):
+    write_checkpoint(tmp / CKPT)
+    return ["eval", tmp / CKPT, "--json", tmp / "out.json", "--montage", tmp / CKPT, "--force"]
+
+
+@cli_case("eval-json-over-the-array-judged", "--json .*x.npy is an input of this command")
+def _(tmp):
+    return ["eval", write_vectors(tmp / "x.npy"), "--dataset", "ring8", "--json", tmp / "x.npy", "--force"]
+
+
+@cli_case("eval-json-over-a-hard-link-to-the-array", "--json .*link.npy is .*x.npy, an input")
+def _(tmp):
+    os.link(write_vectors(tmp / "x.npy"), tmp / "link.npy")
+    return ["eval", tmp / "x.npy", "--dataset", "ring8", "--json", tmp / "link.npy", "--force"]
+
+
+@cli_case("eval-json-over-a-symlink-to-the-checkpoint", "--json .*link.json is .*model.safetensors, an input")
+def _(tmp):
+    write_checkpoint(tmp / CKPT)
+    (tmp / "link.json").symlink_to(tmp / CKPT)
+    return ["eval", tmp / CKPT, "--json", tmp / "link.json", "--force"]
+
+
+@cli_case("eval-montage-into-the-folder-judged", "--montage .* is inside .*images, an input of this command")
+def _(tmp):
+    write_folder(tmp / "images", 3)
+    return ["eval", tmp / "images", "--dataset", "image-folder", "--data-root", tmp / "images", "--montage",
+            tmp / "images" / "m.png"]
+
+
+@cli_case("sample-over-a-symlink-to-the-checkpoint", "--out .*s.safetensors is .*model.safetensors, an input")
+def _(tmp):
+    write_checkpoint(tmp / CKPT)
+    (tmp / "s.safetensors").symlink_to(tmp / CKPT)
+    return ["sample", tmp / CKPT, "--out", tmp / "s.safetensors", "--force"]
+
+
+@cli_case("eval-montage-over-an-image-of-the-data", "--montage .*cats/0.png is an input")
+def _(tmp):
+    write_folder(tmp / "images" / "cats", 3)
+    write_folder(tmp / "images" / "dogs", 3)
+    return ["eval", "memorizer", "--dataset", "image-folder", "--data-root", tmp / "images", "--montage",
+            tmp / "images" / "cats" / "0.png", "--force"]
+
+
+@cli_case("eval-json-over-a-data-file", "--json .*train-images-idx3-ubyte is an input of this command")
+def _(tmp):
+    write_idx(tmp / "mnist")
+    return ["eval", "memorizer", "--dataset", "mnist", "--data-root", tmp / "mnist", "--json",
+            tmp / "mnist" / IMAGES, "--force"]
+
+
+@cli_case("bench-into-a-source-folder", "--out .*run is inside .*images, an input of this command")
+def _(tmp):
+    write_folder(tmp / "images", 3)
+    (tmp / "suite.toml").write_text('[suite]\ndatasets = ["digits"]\n\n[[source]]\nsource = "images"\n')
+    return ["bench", tmp / "suite.toml", "--out", tmp / "images" / "run"]
+
+
+@cli_case("npy-complex", "x.npy: an array of complex numbers, which cannot be judged as samples; give real-valued")
+def _(tmp):
+    return ["eval", write_vectors(tmp / "x.npy", np.ones((50, 2), np.complex64) * 1j), "--dataset", "ring8"]
+
+
+@cli_case("npy-boolean", "x.npy: an array of booleans, which cannot be judged")
+def _(tmp):
+    return ["eval", write_vectors(tmp / "x.npy", np.ones((50, 2), bool)), "--dataset", "ring8"]
+
+
+@cli_case("npz-boolean", "x.npz: an array of booleans, which cannot be judged")
+def _(tmp):
+    np.savez(tmp / "x.npz", samples=np.ones((50, 2), bool))
+    return ["eval", tmp / "x.npz", "--dataset", "ring8"]
+
+
+@cli_case("safetensors-boolean", "x.safetensors: an array of booleans, which cannot be judged")
+def _(tmp):
+    save_file({"samples": torch.ones(50, 2, dtype=torch.bool)}, str(tmp / "x.safetensors"))
+    return ["eval", tmp / "x.safetensors", "--dataset", "ring8"]
+
+
+@cli_case("safetensors-complex", "x.safetensors: an array of complex numbers")
+def _(tmp):
+    save_file({"samples": torch.ones(50, 2, dtype=torch.complex64)}, str(tmp / "x.safetensors"))
+    return ["eval", tmp / "x.safetensors", "--dataset", "ring8"]
+
+
+@cli_case("npy-0-d", r"x.npy: a single number \(a 0-d array\), not a set of items; give an array of shape \(N")
+def _(tmp):
+    return ["eval", write_vectors(tmp / "x.npy", np.float32(1.0)), "--dataset", "ring8"]
+
+
+@cli_case("npy-header-declares-terabytes", r"x.npy: its header declares \(100000, 100000, 600\) float32 "
+                                            r"\(24000000000000 bytes\) over 16 bytes; damaged or cut short")
+def _(tmp):
+    return ["eval", write_npy_header(tmp / "x.npy", (100000, 100000, 600)), "--dataset", "ring8"]
+
+
+@cli_case("npy-header-declares-more-than-present", r"x.npy: its header declares \(50, 2\) .* over 16 bytes")
+def _(tmp):
+    return ["eval", write_npy_header(tmp / "x.npy", (50, 2)), "--dataset", "ring8"]
+
+
+@cli_case("npz-header-declares-terabytes", r"x.npz \(array 'samples'\): its header declares \(100000, 100000")
+def _(tmp):
+    write_npy_header(tmp / "samples.npy", (100000, 100000, 600))
+    with zipfile.ZipFile(tmp / "x.npz", "w") as archive:
+        archive.write(tmp / "samples.npy", "samples.npy")
+    (tmp / "samples.npy").unlink()
+    return ["eval", tmp / "x.npz", "--dataset", "ring8"]
+
+
+@cli_case("range-on-vector-data", "x.npy: the data set holds vectors; a value range and resizing apply to images read")
+def _(tmp):
+    return ["eval", write_vectors(tmp / "x.npy"), "--dataset", "ring8", "--range", "0,1"]
+
+
+@cli_case("resize-on-vector-data", "x.npy: the data set holds vectors; a value range and resizing apply to images read")
+def _(tmp):
+    return ["eval", write_vectors(tmp / "x.npy"), "--dataset", "ring8", "--resize"]
+
+
+@cli_case("range-on-a-checkpoint", r"model.safetensors \(a checkpoint\) draws its own items: a value range and "
+                                   "resizing apply to images read from folders, files or callables")
+def _(tmp):
+    write_checkpoint(tmp / CKPT)
+    return ["eval", tmp / CKPT, "--range", "0,1"]
+
+
+@cli_case("resize-on-a-checkpoint", r"model.safetensors \(a checkpoint\) draws its own items: ")
+def _(tmp):
+    write_checkpoint(tmp / CKPT)
+    return ["eval", tmp / CKPT, "--resize"]
+
+
+@cli_case("resize-on-a-family", r"memorizer \(a family\) draws its own items: ")
+def _(tmp):
+    return ["eval", "memorizer", "--dataset", "digits", "--resize"]
+
+
+@cli_case("decompression-bomb-in-samples", r"0.png: its header declares over \d+ pixels \(a decompression bomb\?\), "
+                                           r"at most 16777216 are read; resize the images")
+def _(tmp):
+    return ["eval", write_bomb_folder(tmp / "bomb"), "--dataset", "digits"]
+
+
+@cli_case("decompression-bomb-in-data", r"0.png: its header declares over \d+ pixels \(a decompression bomb\?\)")
+def _(tmp):
+    return ["eval", "memorizer", "--dataset", "image-folder", "--data-root", write_bomb_folder(tmp / "bomb")]
+
+
+@cli_case("callable-calls-sys-exit", r"refused, .*gen.py:sample\(2500, 0\) called sys.exit\(3\); return the "
+                                     "samples instead", code=1)
+def _(tmp):
+    (tmp / "gen.py").write_text("import sys\n\n\ndef sample(n, seed):\n    sys.exit(3)\n")
+    return ["eval", f"{tmp / 'gen.py'}:sample", "--dataset", "ring8", "--metrics", "modes"]
+
+
+@cli_case("callable-exits-at-import", r"gen.py:sample: importing .*gen.py called sys.exit\('no'\); run its script "
+                                      "code only under if __name__ == '__main__'")
+def _(tmp):
+    (tmp / "gen.py").write_text("raise SystemExit('no')\n")
+    return ["eval", f"{tmp / 'gen.py'}:sample", "--dataset", "ring8"]
+
+
+@cli_case("birthday-with-one-held-out-item", "refused, birthday test: needs at least 2 held-out items to calibrate "
+                                             "its threshold, image-folder has 1; give a data set of at least 10",
+          code=1)
+def _(tmp):
+    return ["eval", write_folder(tmp / "images", 5), "--dataset", "image-folder", "--data-root", tmp / "images",
+            "--metrics", "birthday"]
+
+
+@cli_case("one-image-folder", r"data set image-folder \(.*images\): holds 1 item\(s\), too few to split into "
+                              "training and held-out items; give it at least 2")
+def _(tmp):
+    return ["eval", "memorizer", "--dataset", "image-folder", "--data-root", write_folder(tmp / "images", 1),
+            "--set", "m=1"]
+
+
+@cli_case("missing-checkpoint-without-dataset", "nope/model.safetensors: no such file or folder$")
+def _(tmp):
+    return ["eval", tmp / "nope" / CKPT]
+
+
+@cli_case("missing-callable-file-without-dataset", "nope.py:sample: no such file .*nope.py$")
+def _(tmp):
+    return ["eval", f"{tmp / 'nope.py'}:sample"]
+
+
+def cli_outcome(args):
+    from click.testing import CliRunner
+
+    from gan_zoo.app.cli import main
+
+    return CliRunner().invoke(main, list(map(str, args)), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("case", list(CLI_CASES))
+def test_bad_command_lines(case, tmp_path, monkeypatch):
+    """One line naming the problem and the fix, the exit code, and every file byte-identical (none added)."""
+    build, match, code = CLI_CASES[case]
+    monkeypatch.chdir(tmp_path)
+    args = build(tmp_path)
+    before = file_hashes(tmp_path)
+    result = cli_outcome(args)
+    lines = [line for line in result.output.splitlines() if re.search(match, line)]
+    assert result.exit_code == code and len(lines) == 1, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output, result.output
+    if code == 2:  # refused before any work: the error is all there is
+        assert result.output.strip() == lines[0] and lines[0].startswith("gan-zoo: error: "), result.output
+    assert len(lines[0].replace(str(tmp_path), TMP_STAND_IN)) < 200 + len("gan-zoo: error: "), lines[0]
+    assert file_hashes(tmp_path) == before
+
+
+def test_cleanup_after_a_kill_removes_only_the_files_gan_zoo_left(tmp_path, monkeypatch):
+    from gan_zoo.app.running import remove_stale_temporaries
+    from gan_zoo.files import atomic_write_bytes
+
+    used = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (used.append(src), real_replace(src, dst)))
+    atomic_write_bytes(tmp_path / "results" / "a.json", b"{}")
+    left = tmp_path / "results" / os.path.basename(used[0])
+    left.write_bytes(b"{")  # what a kill between the write and the rename leaves, under the name gan-zoo used
+    for name in (".notes.tmp", ".a.json.x1y2z3.tmp", "draft.tmp"):  # the user's own files
+        (tmp_path / "results" / name).write_text("mine")
+    before = {path: digest for path, digest in file_hashes(tmp_path).items() if path != left}
+    assert remove_stale_temporaries(tmp_path) == 1
+    assert not left.exists() and file_hashes(tmp_path) == before
+
+
+def test_a_suite_file_named_with_spaces_and_accents_is_read(tmp_path):
+    from gan_zoo.app.jobs import load_suite
+
+    body = '[suite]\ndatasets = ["ring8"]\n\n[[family]]\nname = "memorizer"\n'
+    (tmp_path / "my suité.toml").write_text(body)
+    assert load_suite(str(tmp_path / "my suité.toml"), registry()).name == "my suité"
+    (tmp_path / "named.toml").write_text(body.replace("\n\n", '\nname = "a b"\n\n', 1))
+    with pytest.raises(UserError, match=r"named.toml line 3 \(suite, name\): name 'a b': use letters"):
+        load_suite(str(tmp_path / "named.toml"), registry())
+
+
+def test_allow_download_offline_fails_at_once_in_one_line(monkeypatch):
+    """One connection attempt with a short timeout, no hub retries, and the file to place by hand (no network:
+    the connection is refused here)."""
+    import timm
+    from huggingface_hub import constants
+
+    from gan_zoo.plugins import feature_spaces
+
+    attempts = []
+
+    def offline(address, timeout):
+        attempts.append(timeout)
+        raise OSError(-2, "Name or service not known")
+
+    monkeypatch.setattr(feature_spaces.socket, "create_connection", offline)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(timm, "create_model", lambda *a, **k: pytest.fail("timm was asked to download"))
+    for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    data = open_dataset(registry().dataset("digits"))
+    config = feature_spaces.TimmConfig(allow_download=True)
+    with pytest.raises(UserError) as caught:
+        feature_spaces.TimmSpace().load(data, "test_resnet", config, torch.device("cpu"))
+    assert attempts == [5.0]
+    assert str(caught.value) == ("feature space timm:test_resnet: cannot reach huggingface.co to download "
+                                 "timm/test_resnet.r160_in1k/model.safetensors (Name or service not known); "
+                                 "download it by hand and set features.timm.weights=PATH")
+
+
+def test_bench_keeps_the_users_tmp_files_in_its_folder(tmp_path):
+    """`bench --out DIR` removes the partial files a killed run left there, and nothing else."""
+    from gan_zoo.files import TEMPORARY_SUFFIX
+
+    suite = tmp_path / "my suite.toml"  # a name with a space, run into a folder given by --out
+    suite.write_text('[suite]\ndatasets = ["ring8"]\n\n[eval]\nmetrics = ["modes"]\n\n[[family]]\nname = "memorizer"\n'
+                     'set = {m = 20}\n')
+    out = tmp_path / "out"
+    (out / "notes").mkdir(parents=True)
+    for name in (".draft.tmp", "notes/.plan.md.abc123.tmp"):
+        (out / name).write_text("mine")
+    (out / "notes" / f".a.json.k2j4h5g6{TEMPORARY_SUFFIX}").write_text("{")  # what a killed run leaves
+    before = {path: digest for path, digest in file_hashes(tmp_path).items() if TEMPORARY_SUFFIX not in path.name}
+    result = cli_outcome(["bench", suite, "--out", out, "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 half-written file(s)" in result.output
+    assert {path: digest for path, digest in file_hashes(tmp_path).items() if path in before} == before
+    assert not list(out.rglob(f"*{TEMPORARY_SUFFIX}"))

@@ -29,10 +29,10 @@ from gan_zoo.app.plots import write_samples_png
 from gan_zoo.app.report import FORMATS, print_summary, table_lines, write_report
 from gan_zoo.app.running import Progress, SuiteEta, folder_lock, heartbeat, remove_stale_temporaries
 from gan_zoo.checkpoint import load_model, read_checkpoint
-from gan_zoo.datasets import LoadedDataset, open_dataset
+from gan_zoo.datasets import LoadedDataset, default_root, open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.family import apply_overrides
-from gan_zoo.files import atomic_write_bytes, atomic_write_json, versions
+from gan_zoo.files import atomic_write_bytes, atomic_write_json, refuse_overwriting_inputs, versions
 from gan_zoo.harness.api import is_checkpoint, resolve
 from gan_zoo.harness.discriminators import parse_capacities
 from gan_zoo.harness.evaluate import DEFAULT_METRICS, EvalConfig, evaluate
@@ -252,6 +252,8 @@ def train(family, dataset_name, steps, seed, device, threads, quiet, out, assign
     data = _open(dataset_name, seed, data_root)
     steps = family_cls.steps_for(data.spec) if steps is None else steps
     out = out or Path("runs") / f"{family}-{dataset_name}-seed{seed}"
+    refuse_overwriting_inputs([("--out", out / "model.safetensors"), ("--out", out / "run.json")],
+                              _data_files(reg, dataset_name, data_root))
     torch_device = resolve_device(device)
     with folder_lock(out):
         progress = Progress(f"train {family} on {dataset_name}", steps if family_cls.kind == "trained" else 0,
@@ -329,8 +331,9 @@ def sample(checkpoint, n, out, seed, force, device, threads):
     set_threads(threads)
     if out.suffix not in (".png", ".safetensors"):
         raise UserError(f"--out {out}: write a .png (picture) or a .safetensors (the samples)")
+    refuse_overwriting_inputs([("--out", out)], [checkpoint])
     if out.exists():
-        if out.is_dir() or out.resolve() == checkpoint.resolve() or _holds_checkpoint(out):
+        if out.is_dir() or _holds_checkpoint(out):
             raise UserError(f"--out {out} is a checkpoint or a folder; it is never written over: choose another path")
         if not force:
             raise UserError(f"--out {out} exists; choose another path, or pass --force to overwrite it")
@@ -417,14 +420,19 @@ def evaluate_command(target, dataset_name, metrics, options, capacities, discrim
     set_threads(threads)
     reg = registry()
     montage = montage or (json_out.with_suffix(".montage.png") if json_out else None)
-    for path in (json_out, montage):  # checked before any work: never write over a file unasked
+    settings, feature_settings = _eval_settings(options, capacities, discriminator, members, ensemble_steps, phi,
+                                                birthday_embedding, inception_weights)
+    # checked before any work: never write over what this command reads, nor over a file unasked
+    weights = [Path(table["weights"]) for table in feature_settings.values()
+               if isinstance(table, dict) and isinstance(table.get("weights"), str)]
+    refuse_overwriting_inputs([("--json", json_out), ("--montage", montage)],
+                              [_read_path(target), *_data_files(reg, dataset_name, data_root, montage), *weights])
+    for path in (json_out, montage):
         if path is not None and path.exists() and not force:
             raise UserError(f"{path} exists; choose another path, or pass --force to overwrite it")
         if path is not None and path.parent.exists() and not path.parent.is_dir():
             raise UserError(f"{path.parent} is a file, not a folder; choose another path")
-    config = EvalConfig.build(reg, metrics, *_eval_settings(options, capacities, discriminator, members,
-                                                            ensemble_steps, phi, birthday_embedding, inception_weights),
-                              where=lambda key: f"--metrics/-o {key}")
+    config = EvalConfig.build(reg, metrics, settings, feature_settings, where=lambda key: f"--metrics/-o {key}")
     torch_device = resolve_device(device)
     source, data = resolve(target, dataset=dataset_name, reg=reg, device=torch_device, seed=seed,
                            data_root=data_root, assignments=assignments, image_range=image_range, resize=resize)
@@ -450,6 +458,26 @@ def evaluate_command(target, dataset_name, metrics, options, capacities, discrim
         click.echo(f"record: {json_out}")
     if record["errors"]:
         sys.exit(1)
+
+
+def _read_path(reference: str) -> Path:
+    """The file or folder a source reference reads: a callable's code file, or the path itself."""
+    target, _, attribute = reference.rpartition(":")
+    if ":" in reference and not Path(reference).exists() and attribute.isidentifier() and target.endswith(".py"):
+        return Path(target)
+    return Path(reference)
+
+
+def _data_files(reg, name: str | None, root: Path | None, picture: Path | None = None) -> list[Path]:
+    """The files a file-backed data set may read that an output could land on: those in its folder, and `picture`
+    when it already exists below it (image folders are read recursively). Listing only these, not the whole tree,
+    lets a run keep its outputs under a data folder (--data-root .) and resume there."""
+    source = reg.datasets.get(name) if name else None
+    folder = (root or default_root(name)) if source is not None and source.needs_files else None
+    if folder is None or not folder.is_dir():
+        return []
+    below = picture is not None and picture.is_file() and folder.resolve() in picture.resolve().parents
+    return [path for path in folder.iterdir() if path.is_file()] + ([picture] if below else [])
 
 
 def _eval_settings(options, capacities, discriminator, members, steps, phi, embedding, weights):
@@ -556,6 +584,8 @@ def bench(suite_name, out, executor, jobs, address, retry_failed, force, quiet, 
     reg = registry()
     suite = load_suite(suite_name, reg)
     out = out or Path("runs") / f"bench-{suite.name}"
+    refuse_overwriting_inputs([("--out", out)], [suite.path, *(_read_path(job.source) for job in suite.jobs
+                                                               if job.source)])
     with folder_lock(out):
         recorded = out / "suite.json"
         if recorded.exists() and not force:

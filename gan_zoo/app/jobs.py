@@ -218,8 +218,8 @@ def expand(path: Path, registry: Registry) -> Suite:
     repeated = next((job for job in jobs if counts[job.key] > 1), None)
     if repeated:
         raise UserError(f"{path}: {repeated.title} appears twice with the same settings; remove one entry")
-    name = head.get("name", Path(path).stem)
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+    name = head.get("name", Path(path).stem)  # a file's name is a valid folder name, whatever its letters
+    if "name" in head and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name)):
         raise UserError(f"{where('suite', key='name')}: name {name!r}: use letters, digits, '.', '_' and '-' "
                         f"(it names the results folder)")
     return Suite(name, Path(path), str(head.get("description", "")), jobs)

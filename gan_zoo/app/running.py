@@ -21,6 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from gan_zoo.errors import UserError
+from gan_zoo.files import TEMPORARY_GLOB
 
 LOCK_NAME = ".gan-zoo.lock"
 
@@ -55,9 +56,10 @@ def folder_lock(folder: Path):
 
 
 def remove_stale_temporaries(folder: Path) -> int:
-    """Half-written files a killed run left (atomic writes go through .NAME.*.tmp): safe to delete under the lock."""
+    """Half-written files a killed run left (atomic writes go through TEMPORARY_GLOB, a name no user file has):
+    safe to delete under the lock."""
     removed = 0
-    for path in Path(folder).rglob(".*.tmp"):
+    for path in Path(folder).rglob(TEMPORARY_GLOB):
         path.unlink(missing_ok=True)
         removed += 1
     return removed
