@@ -144,6 +144,40 @@ def test_prdc_known_answers():
     assert apart == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
 
 
+def exact_prdc(real, fake, k):
+    """PRDC by integer arithmetic on integer-valued features: every tie decided exactly."""
+    r, f = real.long(), fake.long()
+    squared = lambda a, b: ((a[:, None] - b[None]) ** 2).sum(-1)  # noqa: E731
+    real_r2, fake_r2 = squared(r, r).sort(1).values[:, k], squared(f, f).sort(1).values[:, k]  # [:, 0]: itself
+    inside = squared(f, r) < real_r2[None]
+    return {"precision": inside.any(1).double().mean().item(),
+            "recall": (squared(f, r) < fake_r2[:, None]).any(0).double().mean().item(),
+            "density": inside.sum().item() / (k * len(f)), "coverage": inside.any(0).double().mean().item()}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("k", [1, 5])
+def test_prdc_decides_exact_ties_in_both_dtypes(dtype, k):
+    # 60 items on a line along (1, 1, 1, 2): neighbours sqrt(7) apart, so distances are irrational and every radius
+    # ties with other items' distances; the fakes are exact copies of every third item. With k = 1 each copy
+    # lies in its own ball only (its neighbours sit exactly on the radius): density 1 and coverage 1/3
+    line = (torch.arange(60)[:, None] * torch.tensor([1, 1, 1, 2])).to(dtype)
+    got, expected = F.prdc(line, line[::3], k=k, block=16), exact_prdc(line, line[::3], k)
+    assert got == expected
+    if k == 1:
+        assert expected == {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 20 / 60}
+    # random integer features with exact copies of real items among the fakes: in float64 the square roots of
+    # the tied squared distances, rounded, gave density 0.967 (k = 1) and 1.043 (k = 5) for 0.958 and 1.020
+    generator = torch.Generator().manual_seed(5)
+    real = torch.randint(0, 5, (120, 20), generator=generator)
+    fake = torch.cat([real[:40], torch.randint(0, 5, (80, 20), generator=generator)])
+    expected = exact_prdc(real, fake, k)
+    assert F.prdc(real.to(dtype), fake.to(dtype), k=k, block=32) == expected
+    if dtype == torch.float32:  # sklearn's float32 distances are exact on these small integers too
+        from prdc import compute_prdc
+        assert compute_prdc(real.float().numpy(), fake.float().numpy(), nearest_k=k) == pytest.approx(expected)
+
+
 # ---------------------------------------------------------------- KID, FD, MiFID against torchmetrics
 
 
