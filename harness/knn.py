@@ -308,10 +308,12 @@ class PairSearch:
     distances: torch.Tensor  # (k,) the k smallest pairwise distances, ascending
     pairs: torch.Tensor  # (k, 2) their indices, i < j
     below: int  # how many pairs are closer than the threshold
+    groups: torch.Tensor | None = None  # (n,) long with groups=True: rows joined by pairs below the threshold
+    # share a label (the smallest row of their connected component)
 
 
 def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: int = 256,
-                  ref_block: int | None = None) -> PairSearch:
+                  ref_block: int | None = None, groups: bool = False) -> PairSearch:
     """The k closest pairs among the rows of x (Euclidean), and the count of pairs closer than threshold.
 
     The upper triangle only, in blocks of `block` rows against every later row, in chunks of `ref_block` columns
@@ -325,12 +327,16 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
     that way. This matters on low-dimensional data: on 2-D rings the duplicate threshold (~5e-5) is far
     below the expanded form's float32 error (~1e-3 in distance), and the products alone counted pairs 1e-3 apart
     as duplicates.
+
+    groups=True also labels each row with its group of duplicates: the connected components of the pairs below the
+    threshold, merged block by block, so memory stays O(len(x)) beyond the block.
     """
     x = check_features(x.reshape(len(x), -1), "items", min_rows=2)
     q, _ = _prepare(x, x)
     best_sq = torch.empty(0, dtype=q.dtype, device=q.device)
     best_pairs = torch.empty((0, 2), dtype=torch.long, device=q.device)
     below, limit, slack = 0, threshold**2, 0.0
+    labels = torch.arange(len(x), device=q.device) if groups else None
     for q0, _, r0, _, sq, tolerance in _squared_blocks(q, q, block, ref_block, upper=True):
         slack = max(slack, 2 * tolerance)  # a pair's true rank can differ from its computed one within this
         kth = float(best_sq[k - 1] if len(best_sq) >= k else
@@ -340,11 +346,14 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
         found = (sq <= bound).nonzero() if math.isfinite(bound) else sq.isfinite().nonzero()  # +inf: the diagonal
         values, found = sq[found[:, 0], found[:, 1]], found + torch.tensor([q0, r0], device=q.device)
         if limit > 0:
-            below += int(torch.count_nonzero(values < limit - tolerance))
+            duplicate = values < limit - tolerance
             unsure = (values >= limit - tolerance) & (values < limit + tolerance)
             if unsure.any():
                 pairs = found[unsure]
-                below += int((_pair_squared(x, x, pairs[:, 0], pairs[:, 1]) < limit).sum())
+                duplicate[unsure] = _pair_squared(x, x, pairs[:, 0], pairs[:, 1]) < limit
+            below += int(torch.count_nonzero(duplicate))
+            if labels is not None:
+                labels = _join(labels, found[duplicate])
         best_sq, best_pairs = torch.cat([best_sq, values]), torch.cat([best_pairs, found])
         order = torch.argsort(best_sq, stable=True)
         best_sq, best_pairs = best_sq[order], best_pairs[order]
@@ -353,7 +362,25 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
             kept = min(kept, max(k, MAX_PAIR_CANDIDATES))  # a collapsed generator ties every pair within the error
             best_sq, best_pairs = best_sq[:kept], best_pairs[:kept]
     exact, order = _pair_squared(x, x, best_pairs[:, 0], best_pairs[:, 1]).sort(stable=True)
-    return PairSearch(exact[:k].sqrt().to(x.dtype).cpu(), best_pairs[order[:k]].cpu(), below)
+    return PairSearch(exact[:k].sqrt().to(x.dtype).cpu(), best_pairs[order[:k]].cpu(), below,
+                      None if labels is None else labels.cpu())
+
+
+def _join(labels: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """Union of the components in `labels` (each row labelled with its component's smallest row) along `pairs`.
+
+    Vectorised union-find: each round hooks the larger root of every unjoined pair onto the smaller one, then
+    compresses paths by pointer jumping; labels only decrease, so it ends, in few rounds on duplicate groups.
+    """
+    i, j = pairs[:, 0], pairs[:, 1]
+    while True:
+        a, b = labels[i], labels[j]
+        apart = a != b
+        if not apart.any():
+            return labels
+        labels = labels.scatter_reduce(0, torch.maximum(a, b)[apart], torch.minimum(a, b)[apart], reduce="amin")
+        while not torch.equal(jumped := labels[labels], labels):
+            labels = jumped
 
 
 def _pair_squared(a: torch.Tensor, b: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
