@@ -101,6 +101,38 @@ def test_nearest_and_ball_membership_match_brute_force():
     assert knn.count_within(query.double(), reference.double(), on_edge, strict=False)[0] == 1
 
 
+@pytest.mark.parametrize("features", ["overlapping", "integer"])
+def test_pairs_near_a_radius_are_decided_alike_by_float64_products_and_by_gathered_rows(monkeypatch, features):
+    # overlapping Gaussians in 512-d put many pairs within float32's error band of the k-NN radii; integer features
+    # with copies put exact ties there
+    generator = torch.Generator().manual_seed(0)
+    if features == "overlapping":
+        real, fake = torch.randn(500, 512, generator=generator), torch.randn(500, 512, generator=generator) * 1.1
+    else:
+        real = torch.randint(0, 5, (300, 20), generator=generator).float()
+        fake = torch.cat([real[:100], torch.randint(0, 5, (200, 20), generator=generator).float()])
+    gathered = []
+    pair_squared = knn._pair_squared
+    monkeypatch.setattr(knn, "_pair_squared", lambda a, b, i, j: gathered.append(len(i)) or pair_squared(a, b, i, j))
+    answers = {}
+    for cost in (0, 10**12):  # every pair in a band gathered, or every band through the product
+        monkeypatch.setattr(knn, "GATHER_COST", cost)
+        gathered.clear()
+        answers[cost] = F.prdc(real, fake, k=5, block=64), sum(gathered)
+    (by_rows, band), (by_product, left_to_rows) = answers[0], answers[10**12]
+    # float64's error is far below float32's rounding: even exact ties are decided by the product
+    assert by_product == by_rows and band > 100 and left_to_rows == 0
+    if features == "integer":
+        assert by_product == exact_prdc(real, fake, 5)
+    # a squared distance of 2^24 + 3 lies halfway between two float32 values (it rounds to 2^24 + 4, whose root
+    # is 4096 + 2^-11, and below it to 2^24 + 2, whose root rounds to 4096): against a radius of 4096 + 2^-11 the
+    # product decides d <= radius (true at both ends of its error) but not d < radius, and gathers that pair
+    query, reference, radius = torch.tensor([[4096.0, 1.0, 1.0, 1.0]]), torch.zeros(1, 4), 4096 + 2**-11
+    gathered.clear()
+    assert knn.count_within(query, reference, torch.tensor([radius]), strict=False)[0] == 1 and gathered == []
+    assert knn.count_within(query, reference, torch.tensor([radius]))[0] == 0 and gathered == [1]
+
+
 def test_kernel_errors_are_one_line_user_errors():
     x = torch.randn(10, 3)
     with pytest.raises(UserError, match="only 9 reference rows other than the item itself"):
