@@ -1,9 +1,13 @@
 """The blocked nearest-neighbour kernel (harness/knn.py) and the metrics on it, against full-matrix references.
 
     .venv/bin/python benchmarks/nn_kernel.py [--n 10000] [--d 2048] [--s 20000] [--pair-d 784] [--threads 2]
+                                             [--features rectified|overlapping] [--parts prdc,prdc-package]
 
 (a) PRDC, AuthPct and C_T of harness/functional.py at n real (used as the training set), n held-out and n fake
     items of d features, against the prdc package's compute_prdc (sklearn distance matrices, its own n_jobs=8).
+    --features rectified (default): ReLU of N(0, I) real and N(0, 1.05^2 I) generated features, non-negative like
+    InceptionV3 pool3; overlapping: N(0, I) real and N(0.05, 1.1^2 I) generated, which puts many pairs within
+    float32's error of the k-NN radii (the case the float64 re-decisions are for).
 (b) The birthday test's pair search at s items of pair-d features: harness.knn.closest_pairs (top-20 pairs,
     upper triangle only), knn.nearest(x, x, k=1, exclude_self=True) (every item's nearest other item), and
     faiss-cpu's exact IndexFlatL2 search with k=2 (the item itself and its nearest) when faiss is importable
@@ -30,12 +34,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def features(n: int, d: int, seed: int, shift: float = 0.0, scale: float = 1.0):
-    """Rectified Gaussian features: non-negative like InceptionV3 pool3 activations."""
+def features(n: int, d: int, seed: int, shift: float = 0.0, scale: float = 1.0, rectified: bool = True):
+    """Gaussian features, rectified by default: non-negative like InceptionV3 pool3 activations."""
     import torch
 
     generator = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, d, generator=generator) * scale + shift).relu()
+    x = torch.randn(n, d, generator=generator) * scale + shift
+    return x.relu() if rectified else x
 
 
 def run_part(part: str, args) -> dict:
@@ -45,8 +50,11 @@ def run_part(part: str, args) -> dict:
     if part.startswith("pairs"):
         x = torch.rand(args.s, args.pair_d, generator=torch.Generator().manual_seed(0)) * 2 - 1
     else:
-        real, heldout = features(args.n, args.d, 0), features(args.n, args.d, 1)
-        fake = features(args.n, args.d, 2, scale=1.05)
+        rectified = args.features == "rectified"
+        real, heldout = features(args.n, args.d, 0, rectified=rectified), features(args.n, args.d, 1,
+                                                                                  rectified=rectified)
+        fake = features(args.n, args.d, 2, scale=1.05) if rectified else features(args.n, args.d, 2, shift=0.05,
+                                                                                  scale=1.1, rectified=False)
     import sklearn.cluster  # noqa: F401  (imported before the clock starts: ct_test imports it lazily)
 
     from gan_zoo.harness import functional as F
@@ -99,7 +107,7 @@ def run_part(part: str, args) -> dict:
 
 def describe(part: str, args) -> tuple[str, str, str]:
     """(what, implementation, size) for the table."""
-    size_a, size_b = f"n = {args.n}, d = {args.d}", f"s = {args.s}, d = {args.pair_d}"
+    size_a, size_b = f"n = {args.n}, d = {args.d}, {args.features}", f"s = {args.s}, d = {args.pair_d}"
     return {
         "prdc": (f"PRDC (k = {args.k})", "functional.prdc (blocked kernel)", size_a),
         "authpct": ("AuthPct", "functional.authpct", size_a),
@@ -120,6 +128,7 @@ def main():
     parser.add_argument("--s", type=int, default=20000, help="items in the pair search, part (b)")
     parser.add_argument("--pair-d", type=int, default=784, help="features per item, part (b)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--features", choices=["rectified", "overlapping"], default="rectified", help="part (a)")
     parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated subset of " + ",".join(PARTS))
     parser.add_argument("--part", choices=PARTS, help=argparse.SUPPRESS)  # internal: run one part, print JSON
     args = parser.parse_args()
@@ -135,7 +144,8 @@ def main():
             rows.append((what, implementation, size, "skipped: faiss not installed", "", "", ""))
             continue
         command = [sys.executable, __file__, "--part", part, "--n", str(args.n), "--d", str(args.d), "--k",
-                   str(args.k), "--s", str(args.s), "--pair-d", str(args.pair_d), "--threads", str(args.threads)]
+                   str(args.k), "--s", str(args.s), "--pair-d", str(args.pair_d), "--threads", str(args.threads),
+                   "--features", args.features]
         done = subprocess.run(command, capture_output=True, text=True, env=env)
         if done.returncode:
             rows.append((what, implementation, size, f"failed: {done.stderr.strip().splitlines()[-1]}", "", "", ""))

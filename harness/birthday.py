@@ -16,6 +16,15 @@ Two estimates of the support N, the valid one first:
 - `ml_estimate`: N fitted by maximum likelihood to P(duplicate among s) = 1 - exp(-s(s-1) / 2N) over the
   grid of s, beside `s50`, the smallest s with P >= 0.5 (the paper's "support ~ s^2"); noisier (2x either way
   at a few collisions), and only an upper bound when every trial collided (`ml_kind`).
+
+A finite source (an array file of N items) may not be N independent draws: an export of a memoriser's support
+holds each of m items a fixed number c of times, and then the collision count estimates about (N - 1)/(c - 1)
+items, not m. Its items are grouped into duplicates (connected components of the
+pairs below the threshold), and the multiplicities decide (`multiplicity_fit`): given D groups, independent
+uniform draws make the group sizes independent zero-truncated Poisson counts conditioned on their sum N, whatever
+the support; a pair count far below what that allows (a z-score past the interval's level) means the items are
+spread more evenly than draws can be, a fixed multiset, whose support is the D distinct items it holds.
+Otherwise the collision estimate stands, with D beside it as the bound valid under either model.
 """
 
 from __future__ import annotations
@@ -25,7 +34,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-from scipy.stats import chi2
+from scipy.optimize import brentq
+from scipy.stats import chi2, norm
 
 from gan_zoo.config import number, whole, wholes
 from gan_zoo.errors import UserError
@@ -122,6 +132,69 @@ def fit_support(p_by_s: dict[int, list[bool]]) -> tuple[float | None, str | None
     return math.exp((low + high) / 2), "fit"
 
 
+def occupancy_upper(distinct: int, n: int, level: float) -> float | None:
+    """The largest support m for which n independent uniform draws show at most `distinct` distinct items with
+    probability (1 - level) / 2, from the occupancy law's mean and variance (normal approximation); None (no upper
+    end) when any support would still be plausible."""
+    critical = norm.ppf(1 - (1 - level) / 2)
+
+    def low_end(m: float) -> float:  # E[D | m] - critical sd(D | m)
+        a = math.exp(n * math.log1p(-1 / m))  # P(a given item unseen)
+        both = a * a * math.expm1(n * math.log1p(-1 / (m - 1) ** 2)) if m > 2 else -a * a  # P(two unseen) - a^2
+        return m * (1 - a) - critical * math.sqrt(max(m * m * both + m * (a - a * a - both), 0.0))
+
+    high = 2.0 * max(distinct, 2)
+    while low_end(high) <= distinct:
+        if high > 1e15:
+            return None
+        high *= 2
+    low = float(max(distinct, 2))
+    for _ in range(100):  # bisection: the low end grows with m
+        middle = (low + high) / 2
+        low, high = (middle, high) if low_end(middle) <= distinct else (low, middle)
+    return low
+
+
+def multiplicity_fit(sizes: list[int], level: float) -> dict:
+    """Whether group sizes (items per group of duplicates) fit independent uniform draws, and the model chosen.
+
+    Conditional on D groups among N items, independent draws from a uniform support give sizes distributed as D
+    independent zero-truncated Poisson(lam) counts conditioned on summing to N, for any lam (multinomial counts are
+    independent Poisson conditioned on the total); lam is set so the mean is N / D, and the pair count
+    sum C(size, 2) is compared with its conditional mean and variance (a normal approximation). Too few pairs for
+    the level: a fixed multiset. Too many: draws from a non-uniform support, where the collision estimate is the
+    effective support, 1 / P(two draws collide); that label changes no number, and with few collisions the skewed
+    pair count reaches it more often than the level says (2.3% of draws at about 100 pairs, RESULTS).
+    """
+    n, distinct = sum(sizes), len(sizes)
+    pairs = sum(c * (c - 1) // 2 for c in sizes)
+    profile = {str(c): sizes.count(c) for c in sorted(set(sizes))}
+    fit = {"distinct": distinct, "items": n, "multiplicities": profile, "pairs_in_groups": pairs}
+    if distinct in (1, n):  # one group, or no duplicates: nothing to test
+        return {**fit, "z": None, "model": "independent draws",
+                "why": "no duplicates: a deduplicated file and independent draws look alike; the headline assumes "
+                       "draws, the distinct count is the bound valid for either" if distinct == n else
+                       "every item is one duplicate group"}
+    lam = brentq(lambda t: t / -math.expm1(-t) - n / distinct, 1e-12, n / distinct)
+    q = -math.expm1(-lam)  # factorial moments of the truncated Poisson are lam^k / q
+    mean_x, mean_y = lam / q, lam**2 / (2 * q)
+    var_x = (lam**2 + lam) / q - mean_x**2
+    cov_xy = (lam**3 + 2 * lam**2) / (2 * q) - mean_x * mean_y
+    var_y = (lam**4 + 4 * lam**3 + 2 * lam**2) / (4 * q) - mean_y**2
+    z = (pairs - distinct * mean_y) / math.sqrt(max(distinct * (var_y - cov_xy**2 / var_x), 1e-300))
+    critical = norm.ppf(1 - (1 - level) / 2)
+    if z < -critical:
+        model, why = "fixed multiset", (f"{pairs} duplicate pairs among {distinct} groups of {n} items, {-z:.1f} sd "
+                                        "fewer than independent draws give: the items are repeated more evenly "
+                                        "than draws can be, so the file holds its whole support")
+    elif z > critical:
+        model, why = "non-uniform draws", (f"{pairs} duplicate pairs, {z:.1f} sd more than uniform draws give: "
+                                           "the collision estimate is the effective support")
+    else:
+        model, why = "independent draws", f"the group sizes fit independent uniform draws (z = {z:.2f})"
+    return {**fit, "z": z, "model": model, "why": why}
+
+
 def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], real_heldout: torch.Tensor,
                   config: BirthdayConfig, seed: int, embed: Callable[[torch.Tensor], torch.Tensor] | None = None,
                   pool: int | None = None) -> dict:
@@ -131,7 +204,8 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
     A distribution gives fresh items to every trial, and the collision count sums over all trials. A finite
     source of N items gives each level s min(trials, N // s) disjoint trials (the grid stops where fewer than
     `min_trials` fit, and the record says so), and its collisions are counted once over all N items: pairs
-    reused across levels would make the count's Poisson interval too narrow.
+    reused across levels would make the count's Poisson interval too narrow. Its groups of duplicates then
+    decide between independent draws and a fixed multiset (`multiplicity_fit`, recorded as `finite_source`).
     """
     embed = embed or (lambda items: items)
     calibration = calibrate_threshold(embed(real_heldout), config, seed)
@@ -157,20 +231,27 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
     if not hits:
         raise UserError(f"birthday test: the source holds {pool} items, fewer than {config.min_trials} trials of "
                         f"s = {config.sizes[0]} need; give more samples or a smaller first s")
+    finite = None
     if pool is not None:  # count over the whole finite set once (the most pairs, none counted twice)
-        everything = draw_parts([pool], seed)[0]
-        pairs_total, collisions = pool * (pool - 1) // 2, closest_pairs(embed(everything), threshold=threshold,
-                                                                          block=config.chunk).below
+        search = closest_pairs(embed(draw_parts([pool], seed)[0]), threshold=threshold, block=config.chunk,
+                               groups=True)
+        pairs_total, collisions = pool * (pool - 1) // 2, search.below
+        finite = multiplicity_fit(torch.bincount(search.groups)[torch.unique(search.groups)].tolist(),
+                                  config.ci_level)
     low, high = poisson_interval(collisions, config.ci_level)
     s50 = next((s for s in hits if sum(hits[s]) / len(hits[s]) >= 0.5), None)
     ml_estimate, ml_kind = fit_support(hits)
     estimate = pairs_total / collisions if collisions else None
     interval = [pairs_total / high, pairs_total / low if low > 0 else None]
+    # the valid estimate first: the collision count's, or a lower bound when nothing collided; a fixed multiset's
+    # support is the distinct items it holds, every one of them seen
+    support = {"value": estimate if collisions else interval[0], "ci": interval,
+               "kind": "estimate" if collisions else "lower_bound", "method": "collision count"}
+    if finite is not None and finite["model"] == "fixed multiset":  # the upper end holds if the verdict is wrong
+        support = {"value": finite["distinct"], "kind": "estimate", "method": "distinct items (fixed multiset)",
+                   "ci": [finite["distinct"], occupancy_upper(finite["distinct"], pool, config.ci_level)]}
     return {
-        # the valid estimate first: the collision count's, or a lower bound when nothing collided
-        "support": {"value": estimate if collisions else interval[0], "ci": interval,
-                    "kind": "estimate" if collisions else "lower_bound", "method": "collision count",
-                    "ci_level": config.ci_level},
+        "support": {**support, "ci_level": config.ci_level}, "finite_source": finite,
         "collision_estimate": estimate, "ci": interval, "ci_level": config.ci_level,
         "collisions": collisions, "pairs_examined": pairs_total,
         "counted_over": "trials" if pool is None else f"all {pool} items once",

@@ -83,9 +83,11 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5, block: int = 256) -
     real = _features(real, "real", min_rows=k + 1)
     fake = _features(fake, "fake", min_rows=k + 1)
     _same_space((real, "real"), (fake, "fake"))
-    real_radii = kth_neighbour_distances(real, k, block=block)
-    fake_radii = kth_neighbour_distances(fake, k, block=block)
-    balls = ball_membership(fake, real, reference_radii=real_radii, query_radii=fake_radii, block=block)
+    # squared radii: float64 features are then decided exactly, ties with a radius included
+    real_radii = kth_neighbour_distances(real, k, block=block, squared=True)
+    fake_radii = kth_neighbour_distances(fake, k, block=block, squared=True)
+    balls = ball_membership(fake, real, reference_radii=real_radii, query_radii=fake_radii, block=block,
+                            squared=True)
     return {
         "precision": (balls.count > 0).double().mean().item(),
         "recall": balls.reached.double().mean().item(),

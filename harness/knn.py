@@ -16,10 +16,12 @@ two corrections below recompute. The expanded form carries an absolute error of 
   rounds (squared distance first, then a correctly rounded square root), and re-sorted; when the next candidate is
   within the error bound of the k-th, the `EXTRA` candidates beyond k are recomputed too and the row re-ranked.
   An exact copy is at distance 0, and radii agree with prdc's to the last bit; the selection is exact unless more
-  than EXTRA items tie with the k-th neighbour within the float32 error.
+  than EXTRA items tie with the k-th neighbour within the float32 error. Float64 inputs are ranked and decided on
+  the recomputed squared distances themselves (`_comparable`): no square root rounds a tie apart or together.
 - ball membership (`count_within`, `covered`, `ball_membership`) and the duplicate count of `closest_pairs`: a pair
   whose squared distance lies within the error bound of the squared radius (or threshold) is re-decided from the
-  distance recomputed the same way; `closest_pairs` also returns its pairs' recomputed distances.
+  distance recomputed the same way (from squared radii with `squared=True`, exact in float64, as prdc uses it);
+  `closest_pairs` also returns its pairs' recomputed distances.
 Ball membership is strict, d(q, r) < radius, as the `prdc` package compares; pass strict=False for <=.
 """
 
@@ -34,6 +36,8 @@ from gan_zoo.errors import UserError
 
 EXTRA = 4  # candidates beyond k whose distances are recomputed exactly before the final selection
 MAX_BLOCK_ELEMENTS = 1 << 23  # a distance block holds at most this many entries (32 MB in float32)
+GATHER_COST = 500  # a pair recomputed from its gathered rows costs about 500 entries of a float64 product (121 us
+# a pair against 0.32 s for 256 x 5000 entries, d = 2048, 1 thread): `_PairDecider` multiplies above that many
 MAX_PAIR_CANDIDATES = 1 << 16  # closest_pairs: candidates kept for the exact re-ranking (beyond, ties are cut)
 
 
@@ -120,21 +124,27 @@ def _rounded_sqrt(squared64: torch.Tensor, dtype) -> torch.Tensor:
     return squared64.to(dtype).double().sqrt().to(dtype)
 
 
+def _comparable(squared64: torch.Tensor, dtype) -> torch.Tensor:
+    """Exact squared distances (float64) as decisions compare them. float32: the square of the distance rounded
+    as sklearn rounds it (exact in float64), so comparing these compares what prdc compares. float64: the squared
+    distance itself: a square root would round two different squared distances to one tie, or split a tie."""
+    return _rounded_sqrt(squared64, dtype).double().square() if dtype == torch.float32 else squared64
+
+
 def _exact_distances(query: torch.Tensor, reference: torch.Tensor, index: torch.Tensor, dtype) -> torch.Tensor:
-    """Distances from each query row to the rows reference[index[i]], in row chunks: squared distances computed
-    in float64 from the inputs by direct differences (cdist without the matrix-product shortcut), rounded to
-    dtype, then a correctly rounded square root: sklearn's order for float32 inputs, so radii agree with prdc's."""
-    out = torch.empty(index.shape, dtype=dtype, device=query.device)
+    """`_comparable` squared distances (float64) from each query row to the rows reference[index[i]], computed
+    from the inputs by direct differences in float64, in row chunks."""
+    out = torch.empty(index.shape, dtype=torch.float64, device=query.device)
     rows = max(1, (1 << 22) // max(1, index.shape[1] * query.shape[1]))  # few large ops: 32 MB float64 temporaries
     for i0 in range(0, len(query), rows):
-        a, b = query[i0:i0 + rows, None, :].double(), reference[index[i0:i0 + rows]].double()
-        distance = torch.cdist(a, b, compute_mode="donot_use_mm_for_euclid_dist")[:, 0, :]
-        out[i0:i0 + rows] = _rounded_sqrt(distance.square(), dtype)
+        diff = query[i0:i0 + rows, None, :].double() - reference[index[i0:i0 + rows]].double()
+        out[i0:i0 + rows] = _comparable((diff * diff).sum(2), dtype)
     return out
 
 
 def _refine(query, reference, approx_sq, candidates, k, tolerance, dtype):
-    """The k nearest among the candidates (ascending approximate squared distances), with exact distances.
+    """The k nearest among the candidates (ascending approximate squared distances), with exact squared distances
+    (`_exact_distances`).
 
     Only the first k are recomputed, unless the (k+1)-th candidate is within twice the error bound of the k-th:
     then that row's candidates are all recomputed and re-ranked.
@@ -162,17 +172,25 @@ def nearest(query: torch.Tensor, reference: torch.Tensor, k: int = 1, block: int
                                                                                                         reference)):
         raise UserError("nearest(exclude_self=True) needs query and reference to be the same rows")
     query, reference = check_features(query, "query"), check_features(reference, "reference")
-    return _nearest(query, query if exclude_self else reference, k, block, exclude_self, ref_block)
+    squared, indices = _nearest(query, query if exclude_self else reference, k, block, exclude_self, ref_block)
+    return _distances(squared, query, reference), indices
+
+
+def _distances(squared: torch.Tensor, query: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Distances in the compute dtype from `_comparable` squared distances (exact for float32: roots of squares)."""
+    dtype = torch.float64 if torch.float64 in (query.dtype, reference.dtype) else torch.float32
+    return squared.sqrt().to(dtype)
 
 
 def _nearest(query, reference, k, block, exclude_self, ref_block):
+    """`nearest` on validated inputs, with `_comparable` squared distances (float64) in place of distances."""
     q, r = _prepare(query, reference)
     available = len(r) - (1 if exclude_self else 0)
     if not (isinstance(k, int) and 1 <= k <= available):
         raise UserError(f"k = {k} nearest neighbours asked, but only {available} reference rows"
                         f"{' other than the item itself' if exclude_self else ''}; lower k or give more rows")
     keep = min(k + EXTRA, available)
-    distances = torch.empty(len(q), k, dtype=q.dtype, device=q.device)
+    distances = torch.empty(len(q), k, dtype=torch.float64, device=q.device)
     indices = torch.empty(len(q), k, dtype=torch.long, device=q.device)
     best_sq = best_idx = None
     qn = (q * q).sum(1)
@@ -195,15 +213,17 @@ def _nearest(query, reference, k, block, exclude_self, ref_block):
     return distances, indices
 
 
-def kth_neighbour_distances(x: torch.Tensor, k: int, block: int = 256) -> torch.Tensor:
+def kth_neighbour_distances(x: torch.Tensor, k: int, block: int = 256, squared: bool = False) -> torch.Tensor:
     """(n,) distance from each row of x to its k-th nearest other row.
 
     The item itself is excluded and exact duplicates count as neighbours at distance 0: the same as prdc's
     (k+1)-th smallest entry of the full distance matrix, whose smallest entry is the item's own 0.
+    squared=True gives float64 squared distances instead, as `ball_membership(squared=True)` takes radii: exact
+    for float64 inputs, where a square root could turn a tie into a miss.
     """
     x = check_features(x, "x", min_rows=k + 1)
     distances, _ = _nearest(x, x, k, block, True, None)
-    return distances[:, k - 1]
+    return distances[:, k - 1] if squared else _distances(distances[:, k - 1], x, x)
 
 
 @dataclass
@@ -215,12 +235,15 @@ class BallMembership:
 
 def ball_membership(query: torch.Tensor, reference: torch.Tensor, reference_radii: torch.Tensor | None = None,
                     query_radii: torch.Tensor | None = None, block: int = 256, strict: bool = True,
-                    ref_block: int | None = None) -> BallMembership:
+                    ref_block: int | None = None, squared: bool = False) -> BallMembership:
     """One blocked pass over all (query, reference) pairs answering the three PRDC questions at once.
 
     With reference_radii: `count` (for each query row, how many reference balls hold it: precision, density) and
     `covered` (for each reference row, whether any query row is inside its ball: coverage). With query_radii:
     `reached` (for each reference row, whether it lies inside any query row's ball: recall).
+    squared=True: the radii are squared, from `kth_neighbour_distances(squared=True)`, and float64 inputs are
+    decided on exact squared distances (d^2 < radius^2), so an exact tie with a radius is never a square root's
+    rounding away from it.
     """
     orig_q, orig_r = check_features(query, "query"), check_features(reference, "reference")
     q, r = _prepare(orig_q, orig_r)
@@ -230,37 +253,86 @@ def ball_membership(query: torch.Tensor, reference: torch.Tensor, reference_radi
             value = torch.as_tensor(value, device=q.device)
             if value.shape != (n,):
                 raise UserError(f"{name}: expected shape ({n},), got {tuple(value.shape)}; one radius per row")
-            radii[name] = value.double()  # float64 for the exact re-decisions; the bulk compares squares
+            radii[name] = value.double()  # float64 for the exact re-decisions
     count = torch.zeros(len(q), dtype=torch.long, device=q.device) if "reference_radii" in radii else None
     covered = torch.zeros(len(r), dtype=torch.bool, device=q.device) if "reference_radii" in radii else None
     reached = torch.zeros(len(r), dtype=torch.bool, device=q.device) if "query_radii" in radii else None
+    pairs = _PairDecider(orig_q, orig_r, q.dtype, strict)
     for q0, q1, r0, r1, sq, tolerance in _squared_blocks(q, r, block, ref_block):
         if count is not None:
             limit = radii["reference_radii"][None, r0:r1]
-            inside = _decide_block(sq, limit, tolerance, strict, orig_q, orig_r, q0, r0)
+            inside = _decide_block(sq, limit, tolerance, squared, pairs, q0, r0)
             count[q0:q1] += inside.sum(1)
             covered[r0:r1] |= inside.any(0)
         if reached is not None:
             limit = radii["query_radii"][q0:q1, None]
-            reached[r0:r1] |= _decide_block(sq, limit, tolerance, strict, orig_q, orig_r, q0, r0).any(0)
+            reached[r0:r1] |= _decide_block(sq, limit, tolerance, squared, pairs, q0, r0).any(0)
     return BallMembership(count, covered, reached)
 
 
-def _decide_block(sq, radii64, tolerance, strict, orig_q, orig_r, q0, r0) -> torch.Tensor:
+def _decide_block(sq, radii64, tolerance, squared, pairs: _PairDecider, q0, r0) -> torch.Tensor:
     """d < radius (or <=) from squared distances; pairs inside the float error band are re-decided.
 
-    A re-decision compares the distance from the inputs, rounded as in `_exact_distances`, with the radius in the
-    compute dtype: for float32 inputs, what prdc does with sklearn's float32 distance matrices.
+    A re-decision compares the squared distance from the inputs with the squared radius, both as `_comparable`
+    makes them: for float32 inputs what prdc does with sklearn's float32 distance matrices, for float64 the
+    squared distances themselves. Radii given as distances (squared=False) are compared as distances.
     """
     dtype = sq.dtype
-    radii = radii64.to(dtype)
-    limit = radii.double().square()
+    limit = radii64 if squared else radii64.to(dtype).double().square()
     low, high = (limit - tolerance).to(dtype), (limit + tolerance).to(dtype)
     inside = sq < low  # surely inside; pairs in [low, high] are decided from the inputs
     i, j = ((sq <= high) & ~inside).nonzero(as_tuple=True)
-    exact, bound = _rounded_sqrt(_pair_squared(orig_q, orig_r, q0 + i, r0 + j), dtype), radii.expand(sq.shape)[i, j]
-    inside[i, j] = exact < bound if strict else exact <= bound
+    if squared:
+        inside[i, j] = pairs.decide(q0 + i, r0 + j, lambda s: _comparable(s, dtype), limit.expand(sq.shape)[i, j])
+    else:
+        inside[i, j] = pairs.decide(q0 + i, r0 + j, lambda s: _rounded_sqrt(s, dtype),
+                                    radii64.to(dtype).expand(sq.shape)[i, j])
     return inside
+
+
+class _PairDecider:
+    """Exact decisions value(d(q_i, r_j)^2) < bound (<= when not strict) for (query, reference) pairs, value being
+    monotone (`_comparable`, `_rounded_sqrt`).
+
+    For float32 inputs, a float64 matrix product over the rows and columns the pairs involve (uncentred: the
+    float32 inputs are exact in float64) decides every pair whose value is the same at both ends of the float64
+    error bound, (d + 4) eps64 (|a|^2 + |b|^2), about 1e-9 of float32's; the pairs left, ties closer than that,
+    and every pair of float64 inputs, are decided from direct differences (`_pair_squared`). The products cost
+    far less than gathering each pair's two rows when many pairs are near the radii, as with overlapping
+    high-dimensional features; with few such pairs (below 1 in GATHER_COST of the product) the rows are gathered.
+    """
+
+    def __init__(self, query: torch.Tensor, reference: torch.Tensor, dtype, strict: bool):
+        self.query, self.reference, self.dtype, self.strict = query, reference, dtype, strict
+        self.reference64 = self.reference_norms = None  # made on first use: many inputs never need them
+
+    def _compare(self, value, bound):
+        return value < bound if self.strict else value <= bound
+
+    def decide(self, i, j, value, bound) -> torch.Tensor:
+        if self.dtype == torch.float64 or len(i) == 0:
+            return self._compare(value(_pair_squared(self.query, self.reference, i, j)), bound)
+        rows, i_at = torch.unique(i, return_inverse=True)
+        columns, j_at = torch.unique(j, return_inverse=True)
+        first, last = int(columns[0]), int(columns[-1]) + 1
+        if 4 * len(columns) >= last - first:  # most of a span: multiply the whole span in place, no gathered copy
+            columns, j_at = torch.arange(first, last, device=j.device), j - first
+        if len(rows) * len(columns) > GATHER_COST * len(i):  # too few pairs to pay for the product
+            return self._compare(value(_pair_squared(self.query, self.reference, i, j)), bound)
+        if self.reference64 is None:
+            self.reference64 = self.reference.double()
+            self.reference_norms = (self.reference64 * self.reference64).sum(1)
+        b = self.reference64[first:last] if len(columns) == last - first else self.reference64[columns]
+        a = self.query[rows].double()
+        a_norms, b_norms = (a * a).sum(1)[i_at], self.reference_norms[columns][j_at]
+        approx = torch.mm(a, b.T)[i_at, j_at].mul_(-2).add_(a_norms).add_(b_norms)
+        error = torch.finfo(torch.float64).eps * (a.shape[1] + 4) * (a_norms + b_norms)
+        inside = self._compare(value(approx + error), bound)  # inside even at the far end of the error
+        unsure = (self._compare(value((approx - error).clamp_(min=0)), bound) & ~inside).nonzero()[:, 0]
+        if len(unsure):
+            inside[unsure] = self._compare(value(_pair_squared(self.query, self.reference, i[unsure], j[unsure])),
+                                           bound[unsure])
+        return inside
 
 
 def count_within(query: torch.Tensor, reference: torch.Tensor, radii: torch.Tensor, block: int = 256,
@@ -283,10 +355,12 @@ class PairSearch:
     distances: torch.Tensor  # (k,) the k smallest pairwise distances, ascending
     pairs: torch.Tensor  # (k, 2) their indices, i < j
     below: int  # how many pairs are closer than the threshold
+    groups: torch.Tensor | None = None  # (n,) long with groups=True: rows joined by pairs below the threshold
+    # share a label (the smallest row of their connected component)
 
 
 def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: int = 256,
-                  ref_block: int | None = None) -> PairSearch:
+                  ref_block: int | None = None, groups: bool = False) -> PairSearch:
     """The k closest pairs among the rows of x (Euclidean), and the count of pairs closer than threshold.
 
     The upper triangle only, in blocks of `block` rows against every later row, in chunks of `ref_block` columns
@@ -300,12 +374,16 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
     that way. This matters on low-dimensional data: on 2-D rings the duplicate threshold (~5e-5) is far
     below the expanded form's float32 error (~1e-3 in distance), and the products alone counted pairs 1e-3 apart
     as duplicates.
+
+    groups=True also labels each row with its group of duplicates: the connected components of the pairs below the
+    threshold, merged block by block, so memory stays O(len(x)) beyond the block.
     """
     x = check_features(x.reshape(len(x), -1), "items", min_rows=2)
     q, _ = _prepare(x, x)
     best_sq = torch.empty(0, dtype=q.dtype, device=q.device)
     best_pairs = torch.empty((0, 2), dtype=torch.long, device=q.device)
     below, limit, slack = 0, threshold**2, 0.0
+    labels = torch.arange(len(x), device=q.device) if groups else None
     for q0, _, r0, _, sq, tolerance in _squared_blocks(q, q, block, ref_block, upper=True):
         slack = max(slack, 2 * tolerance)  # a pair's true rank can differ from its computed one within this
         kth = float(best_sq[k - 1] if len(best_sq) >= k else
@@ -315,11 +393,14 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
         found = (sq <= bound).nonzero() if math.isfinite(bound) else sq.isfinite().nonzero()  # +inf: the diagonal
         values, found = sq[found[:, 0], found[:, 1]], found + torch.tensor([q0, r0], device=q.device)
         if limit > 0:
-            below += int(torch.count_nonzero(values < limit - tolerance))
+            duplicate = values < limit - tolerance
             unsure = (values >= limit - tolerance) & (values < limit + tolerance)
             if unsure.any():
                 pairs = found[unsure]
-                below += int((_pair_squared(x, x, pairs[:, 0], pairs[:, 1]) < limit).sum())
+                duplicate[unsure] = _pair_squared(x, x, pairs[:, 0], pairs[:, 1]) < limit
+            below += int(torch.count_nonzero(duplicate))
+            if labels is not None:
+                labels = _join(labels, found[duplicate])
         best_sq, best_pairs = torch.cat([best_sq, values]), torch.cat([best_pairs, found])
         order = torch.argsort(best_sq, stable=True)
         best_sq, best_pairs = best_sq[order], best_pairs[order]
@@ -328,7 +409,25 @@ def closest_pairs(x: torch.Tensor, k: int = 20, threshold: float = 0.0, block: i
             kept = min(kept, max(k, MAX_PAIR_CANDIDATES))  # a collapsed generator ties every pair within the error
             best_sq, best_pairs = best_sq[:kept], best_pairs[:kept]
     exact, order = _pair_squared(x, x, best_pairs[:, 0], best_pairs[:, 1]).sort(stable=True)
-    return PairSearch(exact[:k].sqrt().to(x.dtype).cpu(), best_pairs[order[:k]].cpu(), below)
+    return PairSearch(exact[:k].sqrt().to(x.dtype).cpu(), best_pairs[order[:k]].cpu(), below,
+                      None if labels is None else labels.cpu())
+
+
+def _join(labels: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """Union of the components in `labels` (each row labelled with its component's smallest row) along `pairs`.
+
+    Vectorised union-find: each round hooks the larger root of every unjoined pair onto the smaller one, then
+    compresses paths by pointer jumping; labels only decrease, so it ends, in few rounds on duplicate groups.
+    """
+    i, j = pairs[:, 0], pairs[:, 1]
+    while True:
+        a, b = labels[i], labels[j]
+        apart = a != b
+        if not apart.any():
+            return labels
+        labels = labels.scatter_reduce(0, torch.maximum(a, b)[apart], torch.minimum(a, b)[apart], reduce="amin")
+        while not torch.equal(jumped := labels[labels], labels):
+            labels = jumped
 
 
 def _pair_squared(a: torch.Tensor, b: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:

@@ -210,8 +210,13 @@ class Birthday(Metric):
                     f"({support['ci_level']:.0%} bound){cut}")
         ml = "" if result["ml_estimate"] is None else \
             f"; ML {'upper bound' if result['ml_kind'] == 'upper_bound' else 'fit'} {result['ml_estimate']:.4g}"
-        return (f"birthday: support {support['value']:.4g} [{low:.4g}, {high if high is None else f'{high:.4g}'}] "
-                f"from {result['collisions']} collisions (s50 {result['s50']}{ml}){cut}")
+        interval = f"[{low:.4g}, {high if high is None else f'{high:.4g}'}]"
+        if support["method"] != "collision count":  # a fixed multiset: the collision count would mislead
+            return (f"birthday: support {support['value']:.4g} {interval}, the distinct items of a fixed multiset "
+                    f"({result['finite_source']['why']}; the collision count would say "
+                    f"{result['collision_estimate']:.4g}){cut}")
+        return f"birthday: support {support['value']:.4g} {interval} from {result['collisions']} collisions " \
+               f"(s50 {result['s50']}{ml}){cut}"
 
 
 # -- Inception Score and Frechet distance --------------------------------------------------------------------

@@ -131,3 +131,100 @@ def test_a_finite_set_of_draws_from_a_known_support_covers_it():
     trials = result["trials_by_s"]
     assert trials["320"] == 9 and trials["1280"] == 2 and "2560" not in trials
     assert result["grid_cut"] == "grid cut at s = 1280: the source holds 3000 items"
+
+
+def file_source(items):
+    """draw_parts for a finite source: disjoint consecutive parts of a fixed file (as TensorSource)."""
+    from gan_zoo.sources import TensorSource
+    return TensorSource(items, "file").draw_parts
+
+
+def finite_birthday(items, seed=0):
+    real = torch.rand(2000, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    return birthday_test(file_source(items), real, BirthdayConfig(sizes=(10, 20, 40), trials=2), seed=seed,
+                         pool=len(items))
+
+
+@pytest.mark.parametrize("m, c, jitter", [(50, 5, 0.0), (50, 10, 1e-4), (200, 5, 1e-4), (200, 10, 0.0)])
+def test_a_file_of_m_items_c_times_each_gives_m(m, c, jitter):
+    # the collision count alone gives (N - 1)/(c - 1): 62 for m = 50, c = 5; the multiplicities say every item is
+    # in the file, so the support is the distinct count, exactly
+    generator = torch.Generator().manual_seed(m + c)
+    support = torch.rand(m, 16, generator=generator) * 2 - 1
+    items = support.repeat(c, 1)
+    items = items[torch.randperm(len(items), generator=generator)]
+    items = items + jitter * torch.randn(items.shape, generator=generator)  # far below the threshold (~0.2)
+    result = finite_birthday(items)
+    finite = result["finite_source"]
+    assert finite["model"] == "fixed multiset" and finite["distinct"] == m and finite["multiplicities"] == {str(c): m}
+    support = result["support"]
+    assert (support["value"], support["kind"], support["method"]) == (m, "estimate", "distinct items (fixed multiset)")
+    # the lower end is the items seen; the upper, what independent draws would allow beside it
+    assert support["ci"][0] == m < support["ci"][1] < 1.1 * m
+    assert result["collision_estimate"] == pytest.approx((m * c - 1) / (c - 1))  # still reported, beside it
+
+
+@pytest.mark.parametrize("m, n", [(50, 500), (200, 1000), (200, 3000)])
+def test_a_file_of_independent_draws_keeps_the_collision_estimate(m, n):
+    covered = 0
+    for seed in range(5):
+        generator = torch.Generator().manual_seed(seed)
+        support = torch.rand(m, 16, generator=generator) * 2 - 1
+        result = finite_birthday(support[torch.randint(m, (n,), generator=generator)], seed)
+        assert result["finite_source"]["model"] == "independent draws", result["finite_source"]
+        assert result["support"]["method"] == "collision count"
+        assert result["support"]["value"] == result["collision_estimate"]
+        assert result["finite_source"]["distinct"] <= m  # the bound valid under either model
+        covered += result["ci"][0] <= m <= result["ci"][1]
+    assert covered >= 4
+
+
+def test_a_file_without_duplicates_is_a_lower_bound_under_both_models():
+    items = torch.rand(400, 16, generator=torch.Generator().manual_seed(5)) * 2 - 1
+    result = finite_birthday(items)
+    assert result["support"]["kind"] == "lower_bound" and result["support"]["method"] == "collision count"
+    finite = result["finite_source"]
+    assert finite["distinct"] == 400 and finite["z"] is None and finite["multiplicities"] == {"1": 400}
+    assert "deduplicated" in finite["why"]
+
+
+def test_a_distribution_has_no_finite_source_record():
+    points = torch.rand(300, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    real = torch.rand(2000, 16, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    result = birthday_test(uniform_on(points), real, BirthdayConfig(sizes=(20, 40, 80), trials=5), seed=0)
+    assert result["finite_source"] is None and result["support"]["method"] == "collision count"
+    assert result["support"]["value"] == result["collision_estimate"] == result["pairs_examined"] / result["collisions"]
+
+
+def test_duplicate_groups_are_the_connected_components_below_the_threshold():
+    generator = torch.Generator().manual_seed(0)
+    identity = torch.randint(40, (600,), generator=generator)
+    x = (torch.rand(40, 8, generator=generator))[identity]
+    line = torch.arange(30.0)[torch.randperm(30, generator=generator)].reshape(-1, 1) * 0.9  # a chain 0.9 apart
+    search = closest_pairs(x, threshold=0.01, block=64, groups=True)
+    assert torch.equal(search.groups[:, None] == search.groups[None, :], identity[:, None] == identity[None, :])
+    assert search.groups.min() == 0 and closest_pairs(x, threshold=0.01).groups is None
+    chain = closest_pairs(line, threshold=1.0, block=7, groups=True)
+    assert chain.below == 29 and (chain.groups == 0).all()  # one group, though its ends are 26 apart
+
+
+def test_an_array_file_of_40_digits_15_times_each_reports_40(tmp_path):
+    """End to end: an exported memoriser's support (each training digit 15 times, shuffled), as an array file."""
+    import json
+
+    import numpy as np
+
+    from gan_zoo import evaluate
+    from gan_zoo.registry import registry as plugins
+
+    digits = open_dataset(plugins().dataset("digits"), seed=0)
+    images = ((digits.train.x[:40] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+    np.save(tmp_path / "export.npy", images[np.random.default_rng(0).permutation(np.tile(np.arange(40), 15))])
+    record = evaluate(str(tmp_path / "export.npy"), dataset="digits", metrics=["birthday"], birthday={"trials": 5})
+    birthday = record["metrics"]["birthday"]
+    assert birthday["support"]["value"] == 40 and birthday["support"]["ci"][0] == 40 < birthday["support"]["ci"][1]
+    assert birthday["finite_source"]["multiplicities"] == {"15": 40}
+    assert birthday["collision_estimate"] == pytest.approx(599 / 14)  # (N - 1)/(c - 1): what draws would mean
+    summary = plugins().metric("birthday")().summary(birthday)
+    assert summary.startswith("birthday: support 40 [40, ") and "fixed multiset" in summary
+    json.dumps(birthday, allow_nan=False)  # the record stays valid JSON

@@ -101,6 +101,38 @@ def test_nearest_and_ball_membership_match_brute_force():
     assert knn.count_within(query.double(), reference.double(), on_edge, strict=False)[0] == 1
 
 
+@pytest.mark.parametrize("features", ["overlapping", "integer"])
+def test_pairs_near_a_radius_are_decided_alike_by_float64_products_and_by_gathered_rows(monkeypatch, features):
+    # overlapping Gaussians in 512-d put many pairs within float32's error band of the k-NN radii; integer features
+    # with copies put exact ties there
+    generator = torch.Generator().manual_seed(0)
+    if features == "overlapping":
+        real, fake = torch.randn(500, 512, generator=generator), torch.randn(500, 512, generator=generator) * 1.1
+    else:
+        real = torch.randint(0, 5, (300, 20), generator=generator).float()
+        fake = torch.cat([real[:100], torch.randint(0, 5, (200, 20), generator=generator).float()])
+    gathered = []
+    pair_squared = knn._pair_squared
+    monkeypatch.setattr(knn, "_pair_squared", lambda a, b, i, j: gathered.append(len(i)) or pair_squared(a, b, i, j))
+    answers = {}
+    for cost in (0, 10**12):  # every pair in a band gathered, or every band through the product
+        monkeypatch.setattr(knn, "GATHER_COST", cost)
+        gathered.clear()
+        answers[cost] = F.prdc(real, fake, k=5, block=64), sum(gathered)
+    (by_rows, band), (by_product, left_to_rows) = answers[0], answers[10**12]
+    # float64's error is far below float32's rounding: even exact ties are decided by the product
+    assert by_product == by_rows and band > 100 and left_to_rows == 0
+    if features == "integer":
+        assert by_product == exact_prdc(real, fake, 5)
+    # a squared distance of 2^24 + 3 lies halfway between two float32 values (it rounds to 2^24 + 4, whose root
+    # is 4096 + 2^-11, and below it to 2^24 + 2, whose root rounds to 4096): against a radius of 4096 + 2^-11 the
+    # product decides d <= radius (true at both ends of its error) but not d < radius, and gathers that pair
+    query, reference, radius = torch.tensor([[4096.0, 1.0, 1.0, 1.0]]), torch.zeros(1, 4), 4096 + 2**-11
+    gathered.clear()
+    assert knn.count_within(query, reference, torch.tensor([radius]), strict=False)[0] == 1 and gathered == []
+    assert knn.count_within(query, reference, torch.tensor([radius]))[0] == 0 and gathered == [1]
+
+
 def test_kernel_errors_are_one_line_user_errors():
     x = torch.randn(10, 3)
     with pytest.raises(UserError, match="only 9 reference rows other than the item itself"):
@@ -142,6 +174,40 @@ def test_prdc_known_answers():
     assert same["coverage"] > 0.9 and 0.85 < same["density"] < 1.15, same
     apart = F.prdc(gaussian(500, 8, 0), gaussian(500, 8, 1, shift=50.0))
     assert apart == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+
+
+def exact_prdc(real, fake, k):
+    """PRDC by integer arithmetic on integer-valued features: every tie decided exactly."""
+    r, f = real.long(), fake.long()
+    squared = lambda a, b: ((a[:, None] - b[None]) ** 2).sum(-1)  # noqa: E731
+    real_r2, fake_r2 = squared(r, r).sort(1).values[:, k], squared(f, f).sort(1).values[:, k]  # [:, 0]: itself
+    inside = squared(f, r) < real_r2[None]
+    return {"precision": inside.any(1).double().mean().item(),
+            "recall": (squared(f, r) < fake_r2[:, None]).any(0).double().mean().item(),
+            "density": inside.sum().item() / (k * len(f)), "coverage": inside.any(0).double().mean().item()}
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("k", [1, 5])
+def test_prdc_decides_exact_ties_in_both_dtypes(dtype, k):
+    # 60 items on a line along (1, 1, 1, 2): neighbours sqrt(7) apart, so distances are irrational and every radius
+    # ties with other items' distances; the fakes are exact copies of every third item. With k = 1 each copy
+    # lies in its own ball only (its neighbours sit exactly on the radius): density 1 and coverage 1/3
+    line = (torch.arange(60)[:, None] * torch.tensor([1, 1, 1, 2])).to(dtype)
+    got, expected = F.prdc(line, line[::3], k=k, block=16), exact_prdc(line, line[::3], k)
+    assert got == expected
+    if k == 1:
+        assert expected == {"precision": 1.0, "recall": 1.0, "density": 1.0, "coverage": 20 / 60}
+    # random integer features with exact copies of real items among the fakes: in float64 the square roots of
+    # the tied squared distances, rounded, gave density 0.967 (k = 1) and 1.043 (k = 5) for 0.958 and 1.020
+    generator = torch.Generator().manual_seed(5)
+    real = torch.randint(0, 5, (120, 20), generator=generator)
+    fake = torch.cat([real[:40], torch.randint(0, 5, (80, 20), generator=generator)])
+    expected = exact_prdc(real, fake, k)
+    assert F.prdc(real.to(dtype), fake.to(dtype), k=k, block=32) == expected
+    if dtype == torch.float32:  # sklearn's float32 distances are exact on these small integers too
+        from prdc import compute_prdc
+        assert compute_prdc(real.float().numpy(), fake.float().numpy(), nearest_k=k) == pytest.approx(expected)
 
 
 # ---------------------------------------------------------------- KID, FD, MiFID against torchmetrics
