@@ -208,9 +208,36 @@ def _nearest(query, reference, k, block, exclude_self, ref_block):
             best_sq, order = torch.cat([best_sq, values], 1).topk(keep, dim=1, largest=False)
             best_idx = torch.cat([best_idx, index], 1).gather(1, order)
         if r1 == len(r):  # this query block has seen every reference row: refine and store
+            tolerance = eps * (qn[q0:q1] + rn_max)
+            if q.dtype == torch.float32 and keep < available:
+                # every kept candidate lies within float32's error of the k-th: a row left out may be nearer
+                # (dense low-dimensional data, e.g. 20000 ring8 points): those rows search again in float64
+                full = ((best_sq[:, -1] - best_sq[:, k - 1]) <= 2 * tolerance).nonzero()[:, 0]
+                if len(full):
+                    best_sq, best_idx = best_sq.clone(), best_idx.clone()
+                    best_sq[full], best_idx[full] = _candidates64(q, r, q0 + full, keep, exclude_self, chunk=block)
             distances[q0:q1], indices[q0:q1] = _refine(query[q0:q1], reference, best_sq + qn[q0:q1, None], best_idx,
-                                                       k, eps * (qn[q0:q1] + rn_max), q.dtype)
+                                                       k, tolerance, q.dtype)
     return distances, indices
+
+
+def _candidates64(q: torch.Tensor, r: torch.Tensor, rows: torch.Tensor, keep: int, exclude_self: bool, chunk: int):
+    """The `keep` nearest reference rows of the query rows `rows` by |b|^2 - 2 a.b in float64 (error ~1e-16
+    relative, far below any float32 band), reference converted a chunk at a time."""
+    a = q[rows].double()
+    best_sq = best_idx = None
+    for r0 in range(0, len(r), chunk):
+        b = r[r0:r0 + chunk].double()
+        sq = (b * b).sum(1)[None, :] - 2 * a @ b.T
+        if exclude_self:
+            inside = (rows >= r0) & (rows < r0 + len(b))
+            sq[inside.nonzero()[:, 0], rows[inside] - r0] = torch.inf
+        values, index = sq.topk(min(keep, len(b)), dim=1, largest=False)
+        values, index = (values, index + r0) if best_sq is None else \
+            (torch.cat([best_sq, values], 1), torch.cat([best_idx, index + r0], 1))
+        best_sq, order = values.topk(min(keep, values.shape[1]), dim=1, largest=False)
+        best_idx = index.gather(1, order)
+    return best_sq.to(q.dtype), best_idx
 
 
 def kth_neighbour_distances(x: torch.Tensor, k: int, block: int = 256, squared: bool = False) -> torch.Tensor:

@@ -376,3 +376,18 @@ def test_non_finite_rows_are_counted():
     fake[9, 0] = math.inf
     with pytest.raises(UserError, match="fake: 3 of 30 rows hold NaN or inf"):
         F.authpct(torch.randn(30, 3), fake)
+
+
+def test_nearest_finds_an_item_itself_among_thousands_within_float32_error_of_it():
+    """20000 points in 8 clusters of std 0.01 (ring8's density): float32's error band (~1e-6 in squared distance)
+    holds more than the kept candidates, so the item itself at 0 could be left out; those rows search in float64."""
+    g = torch.Generator().manual_seed(0)
+    angle = torch.randint(8, (20000,), generator=g) * (torch.pi / 4)
+    x = torch.stack([angle.cos(), angle.sin()], 1) + 0.01 * torch.randn(20000, 2, generator=g)
+    distances, index = knn.nearest(x, x, k=1)
+    assert distances.max().item() == 0.0 and torch.equal(x[index[:, 0]], x)
+    rows = torch.arange(0, 20000, 97)
+    got, _ = knn.nearest(x, x, k=3, exclude_self=True)
+    brute = torch.cdist(x[rows].double(), x.double())
+    brute[torch.arange(len(rows)), rows] = torch.inf
+    torch.testing.assert_close(got[rows].double(), brute.topk(3, dim=1, largest=False).values, rtol=0, atol=1e-7)
