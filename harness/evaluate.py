@@ -77,7 +77,7 @@ class EvalConfig:
                 try:
                     unused = registry.metric(name)
                 except UserError as exc:
-                    raise UserError(f"{where(name)}: {exc}") from None
+                    raise UserError(f"{where(name)}: {_moved_setting(registry, name) or exc}") from None
                 typed(unused.Config, values, where, f"{name}.")
                 if strict:
                     raise UserError(f"{where(name)}: settings for {name}, which is not among the metrics "
@@ -144,6 +144,17 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
         "errors": errors, "timings": ctx.timings, "features_cache": ctx.feature_log,
         "threads": torch.get_num_threads(), "versions": versions(), "overlap": overlap}
     return Evaluation(record, ctx.artifacts)
+
+
+def _moved_setting(registry: Registry, key: str) -> str | None:
+    """For a key that names no metric but a setting of some (`[eval] discriminator`, as an older layout had it):
+    where it lives now."""
+    owners = [name for name, cls in sorted(registry.metrics.items())
+              if key in {f.name for f in dataclasses.fields(cls.Config)}]
+    if not owners:
+        return None
+    return (f"{key!r} is not a metric but a setting of {', '.join(owners)}; give it in that metric's settings "
+            f"([eval.{owners[0]}] {key} = ... in a suite, {owners[0]}={{{key!r}: ...}} in Python)")
 
 
 def strict_json(result: dict) -> dict:

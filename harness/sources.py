@@ -315,6 +315,9 @@ def load_attribute(reference: str):
         if not path.is_file():
             raise UserError(f"{reference}: no such file {path}")
         name = "gan_zoo_source_" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+        folder = str(path.resolve().parent)
+        if folder not in sys.path:  # its siblings import as they would when it runs as a script
+            sys.path.insert(0, folder)
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module

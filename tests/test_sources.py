@@ -133,6 +133,17 @@ def test_a_python_file_callable_and_a_module_with_latent_dim(tmp_path):
     assert module["source"]["called_as"].startswith("forward(z)")
 
 
+def test_a_python_file_callable_imports_its_siblings_as_a_script_would(tmp_path):
+    (tmp_path / "sibling_weights.py").write_text("SCALE = 0.5\n")
+    (tmp_path / "gen.py").write_text(
+        "import torch\n"
+        "from sibling_weights import SCALE\n"
+        "def sample(n, seed):\n"
+        "    return SCALE * torch.rand(n, 8, 8, generator=torch.Generator().manual_seed(seed))\n")
+    record = evaluate(f"{tmp_path}/gen.py:sample", dataset="digits", metrics=["fd"], fd={"features": "pixels"})
+    assert not record["errors"] and record["metrics"]["fd"]["value"] > 0
+
+
 BAD = [
     ("empty folder", lambda p: (p / "empty").mkdir() or p / "empty", "no .png, .jpg or .jpeg files"),
     ("corrupt image", lambda p: write_bytes(p / "bad" / "a.png", b"\x89PNG\r\n\x1a\nnot really"), "not a readable"),

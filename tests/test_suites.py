@@ -93,6 +93,10 @@ def test_a_job_key_follows_what_its_numbers_depend_on(tmp_path):
     (GOOD + "set = {lr = inf}\n", 14, "lr takes a finite number"),
     (GOOD + "colour = 3\n", 11, "unknown key 'colour'"),
     (GOOD.replace('["ring8"]', '["ring9"]'), 2, "unknown dataset 'ring9'"),
+    # a setting the older layout put in [eval] itself names the table it lives in now
+    (GOOD.replace('"birthday"]\n', '"birthday"]\n    discriminator = "mlp:3"\n'), 7,
+     "'discriminator' is not a metric but a setting of nn_distance; give it in that metric's settings "
+     "([eval.nn_distance] discriminator = ..."),
 ])
 def test_a_malformed_suite_names_the_file_the_line_and_the_fix(tmp_path, text, line, fragment):
     message = error_of(write(tmp_path, text))
