@@ -1,0 +1,68 @@
+"""Metrics along training, as a user sees them: the Tracker that also draws its plots (gan_zoo.Tracker); the
+trajectory itself, its format and the onset rule are gan_zoo.harness.tracking's.
+
+Plots: one PNG per tracked metric beside the trajectory, `trajectory-METRIC.png`, a panel per score: its value
+against step, the real-data control band shaded, detected points in red and the onset marked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from gan_zoo.files import atomic_write_bytes
+from gan_zoo.harness import tracking
+
+
+class Tracker(tracking.Tracker):
+    __doc__ = tracking.Tracker.__doc__
+
+    def after_point(self) -> None:
+        write_plots(self.out, self.header, self.points)
+
+
+def plot_path(folder: Path, metric: str) -> Path:
+    return Path(folder) / f"trajectory-{re.sub(r'[^A-Za-z0-9_.-]+', '_', metric)}.png"
+
+
+def write_plots(folder: Path, header: dict, points: list[dict]) -> list[Path]:
+    """A PNG per metric with evaluated points (see the module docstring); returns the paths written."""
+    from gan_zoo.app.plots import figure_png, pyplot
+
+    controls = header["controls"]
+    evaluated = [p for p in points if p["kind"] == "point"]
+    if not evaluated:
+        return []
+    by_metric = defaultdict(list)
+    for key, described in controls["scores"].items():
+        by_metric[described["metric"]].append(key)
+    onsets = evaluated[-1].get("onsets", {})
+    written = []
+    for metric, keys in sorted(by_metric.items()):
+        figure, axes = pyplot().subplots(len(keys), 1, figsize=(6, 2.6 * len(keys)), dpi=100, squeeze=False)
+        for ax, key in zip(axes[:, 0], keys, strict=True):
+            seen = [(p["step"], p["scores"][key]) for p in evaluated if key in p["scores"]]
+            steps = [s for s, _ in seen]
+            ax.plot(steps, [v["value"] for _, v in seen], marker="o", color="tab:blue", label="generator")
+            hits = [(s, v["value"]) for s, v in seen if v["detected"]]
+            if hits:
+                ax.scatter(*zip(*hits, strict=True), color="tab:red", zorder=3, label="detected")
+            band = controls["bands"].get(key)
+            if band is not None and steps:
+                ax.axhspan(band["low"], band["high"], color="tab:green", alpha=0.2,
+                           label=f"real data ({band['level']:.0%} band, {band['k']} controls)")
+                if band["scale"] == "log":
+                    ax.set_yscale("log")
+            found = onsets.get(key)
+            if found:
+                ax.axvline(found["step"], color="tab:red", linestyle="--",
+                           label=f"onset {found['step']}{'' if found['confirmed'] else ' (provisional)'}")
+            ax.set_title(f"{controls['scores'][key]['label']} ({controls['scores'][key]['worse']} is worse)",
+                         fontsize=9)
+            ax.set_xlabel("step")
+            ax.legend(fontsize=7)
+        path = plot_path(folder, metric)
+        atomic_write_bytes(path, figure_png(figure))
+        written.append(path)
+    return written
