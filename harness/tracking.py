@@ -24,8 +24,9 @@ File `trajectory.jsonl` (schema `gan-zoo-trajectory/1`), JSON Lines, each line c
     item_shape (of the items as given), scores {key: value, detected, effect}, onsets {key: onset or null, from
     the points so far}, metrics, skipped, errors (as in an evaluation record);
   or kind "skipped": step, reason (the tracking budget was spent; the point was not evaluated).
-The header is written atomically; a point is appended with one write and an fsync, so a kill leaves at most a
-torn last line, which the next open drops. A file whose header names another run is never appended to.
+The header is written atomically before the first point; a point is appended with one write and an fsync, so a
+kill leaves at most a torn last line, which the next open drops. A file whose header names another run is never
+appended to.
 """
 
 from __future__ import annotations
@@ -141,11 +142,9 @@ class Tracker:
         self.path = self.out / FILE_NAME
         self.points: list[dict] = []  # the lines after the header, as read or written
         self.dropped_torn_line = False
-        if self.path.exists():
-            self.header = self._resume()
-        else:
-            self.header = self._controls(started)
-            atomic_write_bytes(self.path, _line(self.header))
+        # the header is written with the first point: a caller that fails before it (a training run refused) leaves
+        # no file behind
+        self.header = self._resume() if self.path.exists() else self._controls(started)
         self.started, self.spent = started, time.perf_counter() - started  # this session's wall clock and share
 
     # -- setting up -----------------------------------------------------------------------------------------
@@ -256,6 +255,8 @@ class Tracker:
         return items, given or tuple(items.shape[1:])
 
     def _append(self, point: dict) -> dict:
+        if not self.path.exists():
+            atomic_write_bytes(self.path, _line(self.header))
         append_line(self.path, point)
         self.points.append(point)
         self.after_point()

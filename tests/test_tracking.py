@@ -4,8 +4,10 @@ import json
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from gan_zoo import Tracker
+from gan_zoo.app.cli import main
 from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.harness import tracking
@@ -153,3 +155,72 @@ def test_a_budget_skips_points_but_never_the_last(digits, tmp_path):
     track.update(2, digits.heldout.x, final=True)
     assert [p["kind"] for p in read_trajectory(tmp_path / FILE_NAME).points] == ["skipped", "point"]
     assert track.cost()["skipped"] == 1 and track.cost()["points"] == 1
+
+
+# -- gan-zoo train --track -----------------------------------------------------------------------------------
+
+def train(out, *extra, steps=25, every=10):
+    args = ["train", "vanilla", "--dataset", "digits", "--steps", str(steps), "--quiet", "--out", str(out),
+            "--set", "width=8", "--checkpoint-every", "100", "--track", "ct,authpct", "--track-every", str(every),
+            "--track-n", "100", "--track-budget", "1", "-o", "ct.features=pixels", "-o", "authpct.features=pixels",
+            *extra]
+    return CliRunner().invoke(main, args)
+
+
+def test_train_tracks_every_n_steps_and_at_the_end(tmp_path):
+    result = train(tmp_path, "--keep-tracked")
+    assert result.exit_code == 0, result.output
+    points = read_trajectory(tmp_path / FILE_NAME).points
+    assert [p["step"] for p in points] == [10, 20, 25]
+    assert sorted(p.name for p in (tmp_path / "tracked").iterdir()) == [
+        "step-000000010.safetensors", "step-000000020.safetensors", "step-000000025.safetensors"]
+    assert "tracking: 3 points" in result.output and "C_T (pixels, n=100):" in result.output
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["tracking"]["onsets"] == points[-1]["onsets"] and 0 < run["tracking"]["cost"]["share"] <= 1
+
+
+def test_a_kill_while_tracking_then_a_resume_give_the_uninterrupted_trajectory(tmp_path, monkeypatch):
+    assert train(tmp_path / "straight").exit_code == 0
+    original, calls = tracking.append_line, {"n": 0}
+
+    def killed_mid_write(path, value):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second point: half a line written, then the process dies
+            with open(path, "ab") as f:
+                f.write(tracking._line(value)[:40])
+            raise KeyboardInterrupt
+        original(path, value)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tracking, "append_line", killed_mid_write)
+        assert train(tmp_path / "resumed").exit_code == 130
+    assert train(tmp_path / "resumed").exit_code == 0
+    straight = read_trajectory(tmp_path / "straight" / FILE_NAME)
+    resumed = read_trajectory(tmp_path / "resumed" / FILE_NAME)
+    assert not resumed.torn and [p["step"] for p in resumed.points] == [10, 20, 25]
+    assert comparable(resumed.points) == comparable(straight.points)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--track-every", "40"], "--track-every 40: larger than the run (25 steps); choose at most 25"),
+    (["--track-every", "0"], "Invalid value for '--track-every'"),
+    (["--track", "ct,authpct,modes"], "tracking modes: it does not apply here"),
+])
+def test_bad_tracking_input_is_refused_before_training(tmp_path, extra, message):
+    result = train(tmp_path, *extra)
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "model.safetensors").exists()
+
+
+def test_tracking_options_need_track(tmp_path):
+    result = CliRunner().invoke(main, ["train", "vanilla", "--dataset", "digits", "--steps", "2", "--out",
+                                       str(tmp_path), "--track-every", "1"])
+    assert result.exit_code == 2 and "go with --track METRICS" in result.output
+
+
+def test_a_folder_holding_another_run_gets_no_trajectory(tmp_path):
+    assert train(tmp_path, "--track-every", "5", steps=5).exit_code == 0
+    (tmp_path / FILE_NAME).unlink()
+    result = train(tmp_path, "--set", "lr=0.01", "--track-every", "5", steps=5)
+    assert result.exit_code == 2 and "holds a different run" in result.output
+    assert not (tmp_path / FILE_NAME).exists()

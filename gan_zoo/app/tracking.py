@@ -1,5 +1,5 @@
-"""Metrics along training, as a user sees them: the Tracker that also draws its plots (gan_zoo.Tracker); the
-trajectory itself, its format and the onset rule are gan_zoo.harness.tracking's.
+"""Metrics along training, as a user sees them: the Tracker that also draws its plots (gan_zoo.Tracker), and
+`gan-zoo train --track`'s wiring (the trajectory itself, its format and the onset rule: gan_zoo.harness.tracking).
 
 Plots: one PNG per tracked metric beside the trajectory, `trajectory-METRIC.png`, a panel per score: its value
 against step, the real-data control band shaded, detected points in red and the onset marked.
@@ -11,8 +11,10 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from gan_zoo.errors import UserError
 from gan_zoo.files import atomic_write_bytes
 from gan_zoo.harness import tracking
+from gan_zoo.training import CHECKPOINT_NAME
 
 
 class Tracker(tracking.Tracker):
@@ -66,3 +68,49 @@ def write_plots(folder: Path, header: dict, points: list[dict]) -> list[Path]:
         atomic_write_bytes(path, figure_png(figure))
         written.append(path)
     return written
+
+
+def onset_lines(tracker: tracking.Tracker) -> list[str]:
+    """What the end of a tracked run prints: each score's onset with its interval, and tracking's cost."""
+    lines = []
+    described = tracker.header["controls"]["scores"]
+    for key, found in tracker.onsets().items():
+        label = described[key]["label"]
+        if found is None:
+            lines.append(f"{label}: never detected")
+        else:
+            since = "from the first point" if found["after"] is None else f"after step {found['after']}"
+            lines.append(f"{label}: detected from step {found['step']} ({since}"
+                         f"{'' if found['confirmed'] else '; provisional: seen at the last point only'})")
+    cost = tracker.cost()
+    budget = "" if cost["budget"] is None else f" (budget {cost['budget']:.0%})"
+    skipped = f", {cost['skipped']} skipped to keep within the budget" if cost["skipped"] else ""
+    lines.append(f"tracking: {cost['points']} points{skipped}, {cost['seconds']:.1f} s, {cost['share']:.0%} of "
+                 f"the run's time{budget}")
+    return lines
+
+
+class TrainTracking:
+    """`gan-zoo train --track`: the tracker, the steps it evaluates at, and the checkpoints it keeps."""
+
+    def __init__(self, metrics: str, every: int | None, steps: int, trained: bool, *, data, out: Path,
+                 run: dict, n: int | None, budget: float, keep: bool, seed: int, device,
+                 options: tuple[dict, dict] = ({}, {})):
+        if trained and every is not None and every > steps:
+            raise UserError(f"--track-every {every}: larger than the run ({steps} steps); choose at most {steps}")
+        self.every = every or max(1, steps // 10)
+        self.out, self.keep = Path(out), keep
+        settings, features = options  # metric settings and feature-space settings
+        self.tracker = Tracker(data, metrics, out, n=n, seed=seed, budget=budget, run=run, device=device,
+                               features=features, **settings)
+
+    def at_step(self, step: int, model, final: bool = False) -> None:
+        if self.keep:  # the checkpoint of this step, written just before: kept to go back to
+            kept = self.out / "tracked" / f"step-{step:09d}.safetensors"
+            if not kept.exists():
+                atomic_write_bytes(kept, (self.out / CHECKPOINT_NAME).read_bytes())
+        self.tracker.update(step, model, final=final)
+
+    def summary(self) -> dict:
+        return {"file": str(self.tracker.path), "every": self.every, "onsets": self.tracker.onsets(),
+                "cost": self.tracker.cost()}
