@@ -224,3 +224,62 @@ def test_a_folder_holding_another_run_gets_no_trajectory(tmp_path):
     result = train(tmp_path, "--set", "lr=0.01", "--track-every", "5", steps=5)
     assert result.exit_code == 2 and "holds a different run" in result.output
     assert not (tmp_path / FILE_NAME).exists()
+
+
+# -- suites and reports --------------------------------------------------------------------------------------
+
+SUITE = """\
+[suite]
+datasets = ["digits"]
+
+[eval]
+metrics = ["fd"]
+fd = {features = "pixels"}
+
+[[family]]
+name = "vanilla"
+steps = 20
+set = {width = 8}
+track = {metrics = ["ct", "authpct"], every = 10, n = 100, ct = {features = "pixels"}, authpct = {features = "pixels"}}
+
+[[family]]
+name = "vanilla"
+steps = 20
+set = {width = 12}
+track = {metrics = ["ct", "authpct"], every = 10, n = 100, ct = {features = "pixels"}, authpct = {features = "pixels"}}
+"""
+
+
+def test_a_suite_entry_tracks_and_the_leaderboard_draws_its_runs_on_one_axis(tmp_path):
+    from gan_zoo.app.bench import execute, store
+    from gan_zoo.app.jobs import expand
+    from gan_zoo.app.report import write_report
+
+    (tmp_path / "suite.toml").write_text(SUITE)
+    suite = expand(tmp_path / "suite.toml", registry())
+    out = tmp_path / "out"
+    results = [store(out, execute(job, str(out), "cpu")) for job in suite.jobs]
+    assert [r["status"] for r in results] == ["ok", "ok"]
+    for result in results:
+        trajectory = read_trajectory(out / result["artifacts"]["trajectory"])
+        assert [p["step"] for p in trajectory.points] == [10, 20]
+        assert result["tracking"]["onsets"] == trajectory.points[-1]["onsets"]
+    board, written = write_report(out, results, suite="tracked")
+    assert sorted(board["datasets"]["digits"]["plots"]) == ["trajectory-authpct", "trajectory-ct"]
+    assert (out / "plots" / "digits-trajectory-ct.png").exists()
+    markdown = written["md"].read_text()
+    assert markdown.count("[along training: ct](jobs/") == 2
+
+
+@pytest.mark.parametrize("track, message", [
+    ('{metrics = ["ct"], every = 50}', "every must be a whole number of steps from 1 to the run's 20"),
+    ('{metrics = ["ct"], every = 5, often = 2}', "often"),
+    ('{metrics = ["nope"], every = 5}', "nope"),
+])
+def test_a_bad_track_table_is_refused_when_the_suite_is_read(tmp_path, track, message):
+    from gan_zoo.app.jobs import expand
+
+    (tmp_path / "suite.toml").write_text(f'[suite]\ndatasets = ["digits"]\n\n[[family]]\nname = "vanilla"\n'
+                                         f'steps = 20\ntrack = {track}\n')
+    with pytest.raises(UserError, match=message):
+        expand(tmp_path / "suite.toml", registry())

@@ -94,7 +94,7 @@ class TrainTracking:
     """`gan-zoo train --track`: the tracker, the steps it evaluates at, and the checkpoints it keeps."""
 
     def __init__(self, metrics: str, every: int | None, steps: int, trained: bool, *, data, out: Path,
-                 run: dict, n: int | None, budget: float, keep: bool, seed: int, device,
+                 run: dict, n: int | None, budget: float | None, keep: bool, seed: int, device,
                  options: tuple[dict, dict] = ({}, {})):
         if trained and every is not None and every > steps:
             raise UserError(f"--track-every {every}: larger than the run ({steps} steps); choose at most {steps}")
@@ -114,3 +114,36 @@ class TrainTracking:
     def summary(self) -> dict:
         return {"file": str(self.tracker.path), "every": self.every, "onsets": self.tracker.onsets(),
                 "cost": self.tracker.cost()}
+
+
+def comparison_plots(folder: Path, rows: list[dict]) -> dict[str, bytes]:
+    """For a leaderboard: per tracked score, the trajectories of every row that has one (its first seed's) on one
+    axis, with the real-data band of the first row's control runs. Keyed `trajectory-SCORE`."""
+    from gan_zoo.app.plots import figure_png, pyplot
+
+    runs = [(row["label"], tracking.read_trajectory(Path(folder) / row["trajectory"]))
+            for row in rows if row.get("trajectory") and (Path(folder) / row["trajectory"]).exists()]
+    keys = sorted({key for _, t in runs for key in t.header["controls"]["scores"]})
+    plots = {}
+    for key in keys:
+        figure, ax = pyplot().subplots(figsize=(7, 3.5), dpi=100)
+        band, described = None, None
+        for label, trajectory in runs:
+            seen = [(p["step"], p["scores"][key]["value"]) for p in trajectory.points
+                    if p["kind"] == "point" and key in p["scores"]]
+            if seen:
+                ax.plot(*zip(*seen, strict=True), marker=".", label=label)
+                band = band or trajectory.header["controls"]["bands"].get(key)
+                described = described or trajectory.header["controls"]["scores"][key]
+        if described is None:
+            pyplot().close(figure)
+            continue
+        if band is not None:
+            ax.axhspan(band["low"], band["high"], color="tab:green", alpha=0.2, label="real data band")
+            if band["scale"] == "log":
+                ax.set_yscale("log")
+        ax.set_title(f"{described['label']} along training ({described['worse']} is worse)", fontsize=9)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=7)
+        plots[f"trajectory-{re.sub(r'[^A-Za-z0-9_.-]+', '_', key)}"] = figure_png(figure)
+    return plots
