@@ -44,13 +44,14 @@ import torch
 from gan_zoo.config import number, whole
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
+from gan_zoo.family import GanModel
 from gan_zoo.files import atomic_write_bytes, versions
 from gan_zoo.harness.evaluate import EvalConfig, evaluate
 from gan_zoo.harness.gauntlet import control_band, judge_on_scale, scores
 from gan_zoo.harness.sources import open_source
 from gan_zoo.metrics import EvalContext
 from gan_zoo.registry import Registry, registry
-from gan_zoo.sources import TensorSource
+from gan_zoo.sources import ModelSource, TensorSource
 from gan_zoo.training import resolve_device
 
 SCHEMA = "gan-zoo-trajectory/1"
@@ -246,8 +247,10 @@ class Tracker:
             if before is not None and list(given) != before:
                 raise UserError(f"step items of shape {given}, but this run's earlier points had items of shape "
                                 f"{tuple(before)}; give every point items of one shape")
-        opened = open_source(source, self.reference, self.registry, device=self.device, seed=self.seed,
-                             image_range=self.image_range, resize=self.resize)
+        # a model in training is sampled where it is: moving it to the tracker's device would move the training
+        opened = ModelSource(source) if isinstance(source, GanModel) else open_source(
+            source, self.reference, self.registry, device=self.device, seed=self.seed, image_range=self.image_range,
+            resize=self.resize)
         if opened.size is not None and opened.size < self.n:
             raise UserError(f"{opened.name}: holds {opened.size} items; tracking judges {self.n} at each point "
                             f"(n), so give at least that many")
