@@ -11,9 +11,10 @@ at one sample size. The control values give each score its band, and a point is 
 (harness.gauntlet: the band's edge in the metric's worse direction; a log-scale column judged on its logs), reached
 through DetectionRule so that a change to the gauntlet's rule reaches tracking with it.
 
-Onset: the first tracked step from which a score is detected at `confirm` (2) consecutive points; its uncertainty
-is the interval between the last tracked step before it and it. A detection at the last points only, fewer than
-`confirm`, is reported as provisional.
+Onset: the first tracked step from which a score stays detected through the last point, at `confirm` (2) points at
+least; its uncertainty is the interval between the last tracked step before it (the last clean one) and it. A
+detection that ends is no onset (an underfitting generator's early FD, say: detected, then clean), and a detection
+at fewer than `confirm` last points is reported as provisional.
 
 File `trajectory.jsonl` (schema `gan-zoo-trajectory/1`), JSON Lines, each line complete on its own:
   line 1, kind "header": schema, run (the identity a resumed tracker must match: dataset, eval_config, n, seed,
@@ -79,14 +80,16 @@ class DetectionRule:
 
 
 def onset(points: list[tuple[int, bool]], confirm: int = 2) -> dict | None:
-    """The first step from which a score is detected at `confirm` consecutive points, with the tracked step before
-    it (`after`: the onset lies in (after, step]; None when detected from the first point); provisional when only
-    the last points, fewer than `confirm`, are detected."""
-    for i, (step, _) in enumerate(points):
-        run = [flag for _, flag in points[i:i + confirm]]
-        if run and all(run) and (len(run) == confirm or i + len(run) == len(points)):
-            return {"step": step, "after": points[i - 1][0] if i else None, "confirmed": len(run) == confirm}
-    return None
+    """The first step from which a score stays detected through the last point, with the tracked step before it
+    (`after`: the onset lies in (after, step]; None when detected from the first point); provisional when fewer
+    than `confirm` points are detected. None when the last point is clean."""
+    start = len(points)
+    while start and points[start - 1][1]:
+        start -= 1
+    if start == len(points):
+        return None
+    return {"step": points[start][0], "after": points[start - 1][0] if start else None,
+            "confirmed": len(points) - start >= confirm}
 
 
 def merged_settings(metrics, settings: dict) -> dict:

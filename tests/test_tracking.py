@@ -121,12 +121,13 @@ def test_a_metric_that_does_not_apply_is_refused_before_anything_is_written(digi
     assert not (tmp_path / FILE_NAME).exists()
 
 
-def test_onset_needs_two_consecutive_detections_and_gives_its_interval():
+def test_onset_is_where_a_detection_that_lasts_began_with_its_interval():
     assert onset([(10, False), (20, True), (30, False), (40, True), (50, True)]) == \
         {"step": 40, "after": 30, "confirmed": True}
     assert onset([(10, True), (20, True)]) == {"step": 10, "after": None, "confirmed": True}
     assert onset([(10, False), (20, False), (30, True)]) == {"step": 30, "after": 20, "confirmed": False}
     assert onset([(10, False), (20, True), (30, False)]) is None
+    assert onset([(10, True), (20, True), (30, False), (40, False)]) is None  # an early detection that ended
 
 
 def test_onset_finds_the_step_a_source_starts_copying(digits, tmp_path):

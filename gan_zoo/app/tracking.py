@@ -77,11 +77,11 @@ def onset_lines(tracker: tracking.Tracker) -> list[str]:
     for key, found in tracker.onsets().items():
         label = described[key]["label"]
         if found is None:
-            lines.append(f"{label}: never detected")
+            lines.append(f"{label}: not detected at the last point")
         else:
             since = "from the first point" if found["after"] is None else f"after step {found['after']}"
             lines.append(f"{label}: detected from step {found['step']} ({since}"
-                         f"{'' if found['confirmed'] else '; provisional: seen at the last point only'})")
+                         f"{'' if found['confirmed'] else f'; provisional: fewer than {tracker.confirm} points'})")
     cost = tracker.cost()
     budget = "" if cost["budget"] is None else f" (budget {cost['budget']:.0%})"
     skipped = f", {cost['skipped']} skipped to keep within the budget" if cost["skipped"] else ""
