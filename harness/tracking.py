@@ -164,10 +164,11 @@ class Tracker:
         ctx = EvalContext(TensorSource(self.reference.heldout.x, "items"), self.reference, self.registry,
                           seed=self.seed, device=self.device, feature_settings=self.config.features)
         for name in self.config.metrics:
-            reason = self.registry.metric(name)().applies(ctx, self.config.setting(self.registry, name))
+            metric = self.registry.metric(name)
+            reason = metric().applies(ctx, self.config.setting(self.registry, name))
             if reason:
-                raise UserError(f"tracking {name}: it does not apply here ({reason}; tracking judges items, not "
-                                f"(x, z) pairs); drop it from the tracked metrics")
+                why = f"{reason}; tracking judges items, not (x, z) pairs" if "pairs" in metric.needs else reason
+                raise UserError(f"tracking {name}: it does not apply here ({why}); drop it from the tracked metrics")
 
     def _controls(self, started: float) -> dict:
         values: dict[str, list[float]] = {}
@@ -188,14 +189,16 @@ class Tracker:
                 "seconds": round(time.perf_counter() - started, 3), "versions": versions()}
 
     def _resume(self) -> dict:
-        lines = read_trajectory(self.path, repair=True)
-        self.dropped_torn_line = lines.torn
+        lines = read_trajectory(self.path)
         header = lines.header
         if header["run"] != self.identity:
             differs = sorted(k for k in set(header["run"]) | set(self.identity)
                              if header["run"].get(k) != self.identity.get(k))
             raise UserError(f"{self.path} holds the trajectory of another run (it differs in {', '.join(differs)}); "
                             f"it is never appended to: choose another output folder, or remove that file")
+        if lines.torn:  # only now: another run's file is left as it is
+            read_trajectory(self.path, repair=True)
+        self.dropped_torn_line = lines.torn
         self.points = lines.points
         return header
 

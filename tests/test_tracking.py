@@ -94,6 +94,8 @@ def test_a_torn_last_line_is_dropped_and_the_file_carries_on(digits, tmp_path):
 
 def test_a_trajectory_of_another_run_is_never_appended_to(digits, tmp_path):
     tracker(digits, tmp_path).update(1, digits.heldout.x)
+    with open(tmp_path / FILE_NAME, "ab") as f:
+        f.write(b'{"kind": "po')  # a torn line, which is that run's to drop, not this one's
     before = (tmp_path / FILE_NAME).read_bytes()
     with pytest.raises(UserError, match=r"another run \(it differs in eval_config\).*never appended"):
         tracker(digits, tmp_path, metrics=["ct", "kid"])

@@ -72,6 +72,7 @@ from gan_zoo.harness.evaluate import EvalConfig
 from gan_zoo.harness.gauntlet import CONTROL, DAMAGES, GauntletConfig, damage_strength
 from gan_zoo.harness.gauntlet import label as gauntlet_label
 from gan_zoo.harness.sources import RANGES, fingerprint_reference
+from gan_zoo.harness.tracking import merged_settings
 from gan_zoo.registry import Registry
 
 SUITE_KEYS = {"suite", "resources", "eval", "family", "source", "gauntlet", "adversary"}
@@ -309,8 +310,6 @@ def _entry_jobs(kind, entry, index, path, head, registry, suite_eval, resources,
 
 def _track(table, registry: Registry, steps: int, where: str) -> dict:
     """A family entry's `track = {metrics = [...], every = N}` (n and metric settings optional), checked now."""
-    from gan_zoo.harness.tracking import merged_settings
-
     _no_unknown(table, {"metrics", "every", "n", *registry.metrics}, where)
     metrics = _string_list(table.get("metrics"), where, "metrics")
     settings = {k: v for k, v in table.items() if k in registry.metrics}
