@@ -85,7 +85,8 @@ def onset_lines(tracker: tracking.Tracker) -> list[str]:
     cost = tracker.cost()
     budget = "" if cost["budget"] is None else f" (budget {cost['budget']:.0%})"
     skipped = f", {cost['skipped']} skipped to keep within the budget" if cost["skipped"] else ""
-    lines.append(f"tracking: {cost['points']} points{skipped}, {cost['seconds']:.1f} s, {cost['share']:.0%} of "
+    lines.append(f"tracking: {cost['points']} point{'' if cost['points'] == 1 else 's'}{skipped}, "
+                 f"{cost['seconds']:.1f} s, {cost['share']:.0%} of "
                  f"the run's time{budget}")
     return lines
 
