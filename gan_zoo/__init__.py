@@ -27,6 +27,7 @@ _EXPORTS = {
     "SampleSource": "gan_zoo.sources", "TensorSource": "gan_zoo.sources", "ModelSource": "gan_zoo.sources",
     "CallableSource": "gan_zoo.sources",
     "evaluate": "gan_zoo.harness.api",
+    "Tracker": "gan_zoo.app.tracking",
 }
 
 __all__ = ["__version__", "hookimpl", *_EXPORTS]

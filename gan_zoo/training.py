@@ -65,13 +65,18 @@ class RunResult:
 
 def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, out: Path, seed: int,
         steps: int, device: torch.device, checkpoint_every: int = 500,
-        on_step: Callable[[int, int, dict], None] | None = None) -> RunResult:
+        on_step: Callable[[int, int, dict], None] | None = None,
+        track: Callable[[int, GanModel], None] | None = None, track_every: int = 0) -> RunResult:
     """Train (or construct) a family on a data set, writing out/model.safetensors; resumes a matching run.
 
-    on_step(step, steps, losses) is called after every step (progress reports throttle it themselves)."""
+    on_step(step, steps, losses) is called after every step (progress reports throttle it themselves).
+    track(step, model) is called at every track_every-th step, after that step's checkpoint is written; a run
+    resumed at such a step calls it again first, since a kill may have cut that call short."""
     family = registry.family(family_name)
     if family.kind == "trained" and steps < 1:
         raise UserError(f"{family_name}: train at least 1 step (steps = {steps})")
+    if track is not None and not 1 <= track_every <= max(steps, 1):
+        raise UserError(f"track every {track_every} steps: choose from 1 to the run's {steps} steps")
     path = Path(out) / CHECKPOINT_NAME
     plugin = registry.plugin_of("families", family_name).to_json()
     save = dict(plugin={k: plugin[k] for k in ("name", "distribution", "version")},
@@ -102,6 +107,8 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
         restore_optimizers(previous, optimizers)
         start, earlier_seconds = previous.step, previous.metadata["seconds"]
     model.train()
+    if track is not None and previous is not None and start < steps and start % track_every == 0:
+        track(start, model)
     last_saved = start if previous is not None else None
     real_items = data.train.x.to(device)
     first_losses = losses = None
@@ -119,10 +126,13 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
                     else "no checkpoint had been written yet")
             raise Diverged(f"diverged at step {step + 1} (losses {fmt_losses(losses)}); {kept}; "
                            f"try a lower learning rate with --set lr=...")
-        if (step + 1) % checkpoint_every == 0 or step + 1 == steps:
+        tracked = track is not None and (step + 1) % track_every == 0
+        if tracked or (step + 1) % checkpoint_every == 0 or step + 1 == steps:
             save_checkpoint(path, model, step=step + 1, total_steps=steps, optimizers=optimizers,
                             seconds=earlier_seconds + time.perf_counter() - started, **save)
             last_saved = step + 1
+        if tracked:
+            track(step + 1, model)
         if on_step is not None:
             on_step(step + 1, steps, losses)
     return RunResult(model, path, max(steps, start), start, earlier_seconds + time.perf_counter() - started,

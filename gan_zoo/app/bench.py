@@ -3,15 +3,17 @@
 The results folder:
   suite.json            the suite as expanded (name, file, every job with its key)
   results/KEY.json      one per finished job, written atomically when it ends: status ok, failed or diverged
-  jobs/KEY/             the job's checkpoint (an interrupted job resumes its training), samples.png, montage.png
+  jobs/KEY/             the job's checkpoint (an interrupted job resumes its training), samples.png, montage.png,
+                        and a tracked family's trajectory.jsonl and trajectory-METRIC.png
   leaderboard.*         the report (gan_zoo.app.report), rewritten at the end of every run
 
 Running again skips every job with a result (failed ones too, unless retry_failed), so an interrupted run loses
 at most the jobs in flight. Executors differ only in where `execute` runs: in this process, in N worker
 processes, or as Ray tasks; each job sets its own torch threads, so the numbers do not depend on the executor.
 Result schema `gan-zoo-result/2`: schema, key, status, error, job (the Job), train {steps, seconds,
-resumed_from} (families only), eval (a gan-zoo-eval/2 record), artifacts {samples, montage: paths relative to
-the folder}, host, executor, device, started, seconds (the whole job).
+resumed_from} (families only), tracking (a tracked family's: file, every, onsets, cost), eval (a gan-zoo-eval/2
+record), artifacts {samples, montage, trajectory (the tracked family's trajectory.jsonl), trajectory-METRIC (its
+plots): paths relative to the folder}, host, executor, device, started, seconds (the whole job).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import torch
 
 from gan_zoo.app.jobs import Job, Suite
 from gan_zoo.app.plots import write_pairs_png, write_samples_png
+from gan_zoo.app.tracking import TrainTracking
 from gan_zoo.checkpoint import read_checkpoint
 from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import Diverged, UserError
@@ -41,6 +44,7 @@ from gan_zoo.files import atomic_write_bytes, atomic_write_json
 from gan_zoo.harness.evaluate import EvalConfig, Evaluation, evaluate
 from gan_zoo.harness.gauntlet import adversary_source
 from gan_zoo.harness.sources import fingerprint_reference, open_source
+from gan_zoo.harness.tracking import FILE_NAME as TRAJECTORY
 from gan_zoo.registry import registry
 from gan_zoo.sources import ModelSource, SampleSource
 from gan_zoo.training import CHECKPOINT_NAME, resolve_device, run
@@ -84,8 +88,20 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
                 if step % 100 == 0:
                     _phase(work, f"training, step {step}/{total}")
 
+            trains = reg.family(job.family).kind == "trained"
+            tracking = None if not job.track else TrainTracking(
+                job.track["metrics"], job.track["every"], job.steps, trains,
+                data=data, out=work, run={"family": job.family, "config": job.config, "seed": job.seed,
+                                          "steps": job.steps},
+                n=job.track["n"], budget=None, keep=False, seed=job.seed, device=torch_device,
+                options=(job.track["settings"], {}))
             trained = run(reg, job.family, config, data, out=work, seed=job.seed, steps=job.steps,
-                          device=torch_device, on_step=on_step)
+                          device=torch_device, on_step=on_step,
+                          track=tracking.at_step if tracking and trains else None,
+                          track_every=tracking.every if tracking else 0)
+            if tracking:
+                tracking.at_step(trained.step, trained.model, final=True)
+                record["tracking"] = tracking.summary()
             record["train"] = {"steps": trained.step, "seconds": round(trained.seconds, 3),
                                "resumed_from": trained.resumed_from}
             source = ModelSource(trained.model, kind="family" if trained.model.kind == "constructed" else "checkpoint")
@@ -100,8 +116,9 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
             samples = source.draw(min(64 if data.spec.is_image else 2500, source.size or 2500), job.seed)
             write_samples_png(work / "samples.png", samples, f"{source.name} on {data.name}",
                               reference=data.heldout.modes)
-        artifacts = {name: (work / name).read_bytes() for name in ("samples.png", "montage.png")
+        artifacts = {name: (work / name).read_bytes() for name in ("samples.png", "montage.png", TRAJECTORY)
                      if (work / name).exists()}
+        artifacts.update({path.name: path.read_bytes() for path in sorted(work.glob("trajectory-*.png"))})
     except Diverged as exc:
         record.update(status="diverged", error=str(exc))
     except Exception as exc:  # any other failure of this job: recorded with its traceback, the suite goes on

@@ -28,6 +28,7 @@ from gan_zoo.app.jobs import load_suite
 from gan_zoo.app.plots import write_samples_png
 from gan_zoo.app.report import FORMATS, print_summary, table_lines, write_report
 from gan_zoo.app.running import Progress, SuiteEta, folder_lock, heartbeat, remove_stale_temporaries
+from gan_zoo.app.tracking import TrainTracking, onset_lines
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.datasets import LoadedDataset, default_root, open_dataset
 from gan_zoo.errors import UserError
@@ -236,14 +237,28 @@ def _known_modes(data: LoadedDataset, model, n: int, seed: int) -> dict | None:
 @click.option("--checkpoint-every", type=click.IntRange(min=1), default=500, show_default=True,
               help="Write the checkpoint every N steps (and at the end), so an interrupted run resumes from there.")
 @DATA_ROOT
-def train(family, dataset_name, steps, seed, device, threads, quiet, out, assignments, checkpoint_every, data_root):
+@click.option("--track", default=None, metavar="METRICS",
+              help="Evaluate the generator along training with these metrics (comma-separated), into "
+                   "OUT/trajectory.jsonl and OUT/trajectory-METRIC.png, against real-data control runs.")
+@click.option("--track-every", type=click.IntRange(min=1), default=None,
+              help="Track every N steps (and at the end)  [default: a tenth of the run]")
+@click.option("--track-n", type=click.IntRange(min=2), default=None,
+              help="Items judged per tracked point  [default: 500, or half the held-out split]")
+@click.option("--track-budget", type=click.FloatRange(min=0, max=1, min_open=True), default=0.5, show_default=True,
+              help="Most of the run's time tracking may take; a point that would exceed it is skipped (recorded).")
+@click.option("--keep-tracked", is_flag=True, help="Keep the checkpoint of every tracked step in OUT/tracked/.")
+@click.option("-o", "track_options", multiple=True, metavar="METRIC.KEY=VALUE",
+              help="A tracked metric's setting, as in `gan-zoo eval`, e.g. -o ct.features=pixels.")
+def train(family, dataset_name, steps, seed, device, threads, quiet, out, assignments, checkpoint_every, data_root,
+          track, track_every, track_n, track_budget, keep_tracked, track_options):
     """Train (or construct) FAMILY on a data set; writes OUT/model.safetensors and OUT/run.json.
 
-    Running the same command again resumes an interrupted run from its last checkpoint.
+    Running the same command again resumes an interrupted run from its last checkpoint (and its trajectory).
 
     \b
     Example:
       gan-zoo train vanilla --dataset ring8 --steps 3000 --set lr=5e-4 --out runs/ring8
+      gan-zoo train vanilla --dataset digits --track ct,authpct,fd --track-every 500 --out runs/d
     """
     set_threads(threads)
     reg = registry()
@@ -255,7 +270,14 @@ def train(family, dataset_name, steps, seed, device, threads, quiet, out, assign
     refuse_overwriting_inputs([("--out", out / "model.safetensors"), ("--out", out / "run.json")],
                               _data_files(reg, dataset_name, data_root))
     torch_device = resolve_device(device)
+    if track is None and (track_every or track_n or keep_tracked or track_options):
+        raise UserError("--track-every, --track-n, --keep-tracked and -o go with --track METRICS; name the metrics")
     with folder_lock(out):
+        tracking = None if track is None else TrainTracking(
+            track, track_every, steps, family_cls.kind == "trained", data=data, out=out, n=track_n,
+            budget=track_budget, keep=keep_tracked, seed=seed, device=torch_device,
+            options=_eval_settings(track_options, *[None] * 7),
+            run={"family": family, "config": dataclasses.asdict(config), "seed": seed, "steps": steps})
         progress = Progress(f"train {family} on {dataset_name}", steps if family_cls.kind == "trained" else 0,
                             quiet=quiet)
 
@@ -265,7 +287,11 @@ def train(family, dataset_name, steps, seed, device, threads, quiet, out, assign
 
         try:
             result = run(reg, family, config, data, out=out, seed=seed, steps=steps, device=torch_device,
-                         checkpoint_every=checkpoint_every, on_step=on_step)
+                         checkpoint_every=checkpoint_every, on_step=on_step,
+                         track=tracking.at_step if tracking and family_cls.kind == "trained" else None,
+                         track_every=tracking.every if tracking else 0)
+            if tracking:
+                tracking.at_step(result.step, result.model, final=True)
         finally:
             progress.close()
         if result.resumed_from:
@@ -275,12 +301,16 @@ def train(family, dataset_name, steps, seed, device, threads, quiet, out, assign
                   "device": str(torch_device), "threads": torch.get_num_threads(),
                   "checkpoint": str(result.checkpoint), "seconds": round(result.seconds, 3), "versions": versions(),
                   "facts": result.model.facts(), "modes": _known_modes(data, result.model, 2500, seed)}
+        if tracking:
+            record["tracking"] = tracking.summary()
         atomic_write_json(out / "run.json", record)
     click.echo(f"checkpoint: {result.checkpoint}")
     if record["modes"]:
         m = record["modes"]
         click.echo(f"modes captured: {m['modes_captured']}/{m['n_modes']}  high quality: "
                    f"{m['high_quality_fraction']:.1%}  reverse KL: {m['reverse_kl']}")
+    for line in onset_lines(tracking.tracker) if tracking else []:
+        click.echo(line)
     for warning in suspicious(result, data, record["modes"]):
         click.echo(f"gan-zoo: warning: {warning}", err=True)
 

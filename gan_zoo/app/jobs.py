@@ -29,6 +29,8 @@ A suite file (every table but one [[family]] or [[source]] is optional)::
     seeds = [0]                      # default: the suite's
     eval = {metrics = ["birthday"]}  # changes to the suite's [eval] for this entry
     label = "vanilla, lr 5e-4"       # the leaderboard row; default: the display name and the overrides
+    track = {metrics = ["ct", "authpct"], every = 100}   # metrics along training (README); optional n = items
+                                     # per point, and a metric's settings by its name: ct = {features = "pixels"}
 
     [[source]]                       # a generator trained elsewhere, ranked beside the zoo's families
     source = "samples/mygan.npz"     # a folder, an array file, a samples .safetensors, file.py:function or
@@ -70,11 +72,12 @@ from gan_zoo.harness.evaluate import EvalConfig
 from gan_zoo.harness.gauntlet import CONTROL, DAMAGES, GauntletConfig, damage_strength
 from gan_zoo.harness.gauntlet import label as gauntlet_label
 from gan_zoo.harness.sources import RANGES, fingerprint_reference
+from gan_zoo.harness.tracking import merged_settings
 from gan_zoo.registry import Registry
 
 SUITE_KEYS = {"suite", "resources", "eval", "family", "source", "gauntlet", "adversary"}
 ENTRY_KEYS = {"datasets", "label", "seeds", "eval"}
-FAMILY_KEYS = ENTRY_KEYS | {"name", "steps", "set"}
+FAMILY_KEYS = ENTRY_KEYS | {"name", "steps", "set", "track"}
 SOURCE_KEYS = ENTRY_KEYS | {"source", "range", "resize"}
 ADVERSARY_KEYS = {"family", "vary", "set", "damage", "strengths", "datasets"}
 
@@ -110,6 +113,7 @@ class Job:
     image_range: str = "auto"
     resize: bool = False
     gauntlet: dict = dataclasses.field(default_factory=dict)  # a gauntlet job: its adversary (harness.gauntlet)
+    track: dict = dataclasses.field(default_factory=dict)  # metrics along training: {metrics, every, n, settings}
 
     @cached_property  # hashed once per job (a frozen dataclass still has a __dict__ to cache in)
     def key(self) -> str:
@@ -117,6 +121,8 @@ class Job:
                                                                                    "gpus", "source")}
         if not self.gauntlet:
             del identity["gauntlet"]  # the keys of jobs from before gauntlets existed stay what they were
+        if not self.track:
+            del identity["track"]  # likewise for jobs from before tracking
         identity["gan_zoo"] = gan_zoo.__version__
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -290,14 +296,31 @@ def _entry_jobs(kind, entry, index, path, head, registry, suite_eval, resources,
                 except UserError as exc:
                     raise UserError(f"{datasets_at}: {exc}") from None
             data = opened[dataset, seed]
+            steps = _steps(entry.get("steps"), data, family, at("steps")) if family else 0
             jobs.append(Job(
                 family=family.name if family else "", overrides=dict(entry.get("set", {})),
                 config=dataclasses.asdict(config) if config else {}, dataset=dataset, fingerprint=data.fingerprint,
-                seed=seed, steps=_steps(entry.get("steps"), data, family, at("steps")) if family else 0,
+                seed=seed, steps=steps,
                 eval=eval_config.to_json(registry), threads=resources.cpus, gpus=resources.gpus, label=label,
                 data_root=str(default_root(dataset).resolve()), source=source, source_sha256=digest,
-                image_range=entry.get("range", "auto"), resize=entry.get("resize", False)))
+                image_range=entry.get("range", "auto"), resize=entry.get("resize", False),
+                track=_track(entry["track"], registry, steps, at("track")) if "track" in entry else {}))
     return jobs
+
+
+def _track(table, registry: Registry, steps: int, where: str) -> dict:
+    """A family entry's `track = {metrics = [...], every = N}` (n and metric settings optional), checked now."""
+    _no_unknown(table, {"metrics", "every", "n", *registry.metrics}, where)
+    metrics = _string_list(table.get("metrics"), where, "metrics")
+    settings = {k: v for k, v in table.items() if k in registry.metrics}
+    _checked(lambda: EvalConfig.build(registry, metrics, merged_settings(metrics, settings)), where)
+    every, n = table.get("every"), table.get("n")
+    if every is not None and (not isinstance(every, int) or isinstance(every, bool) or not 1 <= every <= max(steps, 1)):
+        raise UserError(f"{where}: every must be a whole number of steps from 1 to the run's {steps}, e.g. every = "
+                        f"{max(1, steps // 10)}")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 2):
+        raise UserError(f"{where}: n must be a whole number of items from 2, e.g. n = 200")
+    return {"metrics": metrics, "every": every, "n": n, "settings": settings}
 
 
 def _seeds(seeds, where: str) -> list[int]:

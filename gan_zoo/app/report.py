@@ -28,7 +28,8 @@ ROW: label, family ("" for an external source), source (what was judged), displa
   {target p: {mean, sd, n}}, nn_ci {target p: [low, high]} (one seed: its bootstrap CI; several: a t-interval
   over seeds), nn_p, noise_floor, p_duplicate_by_s; true_support (a construction's exact support, else null),
   train_seconds, eval_seconds;
-  samples and montage (artifact paths of the first seed, or null)
+  samples and montage (artifact paths of the first seed, or null); trajectory and trajectory_plots {metric: path}
+  (a tracked family's, of its first seed; `plots` then holds trajectory-SCORE: every tracked row on one axis)
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from pathlib import Path
 from gan_zoo.app import gauntlet_report
 from gan_zoo.app.checks import COVERAGE_FAILED, FD_FAILED, failure_reasons
 from gan_zoo.app.plots import figure_png, pyplot
+from gan_zoo.app.tracking import comparison_plots
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
 from gan_zoo.metrics import record_columns
 from gan_zoo.registry import Registry
@@ -181,6 +183,9 @@ def _row(records: list[dict], reg: Registry) -> dict:
         "train_seconds": _summary(_metric(records, "train", "seconds")),
         "eval_seconds": _summary([sum(r["eval"]["timings"].values()) for r in records]),
         "samples": first.get("artifacts", {}).get("samples"), "montage": first.get("artifacts", {}).get("montage"),
+        "trajectory": first.get("artifacts", {}).get("trajectory"),
+        "trajectory_plots": {kind.removeprefix("trajectory-"): path for kind, path in
+                             first.get("artifacts", {}).items() if kind.startswith("trajectory-")},
     }
 
 
@@ -481,6 +486,7 @@ def render_markdown(board: dict, plot_files: dict) -> str:
             lines += [f"![{name} {kind}]({file})", ""]
         for row in data["rows"]:
             pictures = [f"![{row['label']} {kind}]({row[kind]})" for kind in ("samples", "montage") if row[kind]]
+            pictures += [f"[along training: {metric}]({path})" for metric, path in row["trajectory_plots"].items()]
             if pictures:
                 lines += [f"**{row['label']}**: " + " ".join(pictures), ""]
     if board["failures"]:
@@ -633,6 +639,9 @@ def render_html(board: dict, plots: dict, pictures: dict[str, bytes], gauntlet: 
                     parts.append(f"<figure><img class=\"picture\" alt=\"{e(row['label'])} {kind}\" "
                                  f"src=\"{_data_uri(pictures[row[kind]])}\"><figcaption>{e(row['label'])}: {kind}"
                                  f"</figcaption></figure>")
+            links = [f"<a href=\"{e(path)}\">{e(metric)}</a>" for metric, path in row["trajectory_plots"].items()]
+            if links:
+                parts.append(f"<p>{e(row['label'])} along training: {', '.join(links)}</p>")
         parts.append("</div>")
     if board["failures"]:
         parts.append("<h2>Failed jobs</h2><ul>" + "".join(
@@ -657,6 +666,8 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
                      ("precision_recall", precision_recall_plot(name, data)))
                     if payload}
              for name, data in board["datasets"].items()}
+    for name, data in board["datasets"].items():  # tracked rows: their trajectories on one axis per score
+        plots[name].update(comparison_plots(folder, data["rows"]))
     written = {}
     plot_files = {}
     for name, kinds in plots.items():
