@@ -46,6 +46,8 @@ class Column:
     text: str | None = None  # shown instead of the number when the leaderboard row has one seed
     scale: str = "linear"  # "log" for a positive size whose spread grows with it (a support estimate): the
     # gauntlet builds its band from the logs
+    count: tuple[int, int] | None = None  # (events, exposure) behind the value, such as collisions among pairs
+    # examined: the gauntlet then judges the count by an exact Poisson test instead of by ranks
 
 
 class Metric:

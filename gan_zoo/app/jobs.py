@@ -322,7 +322,8 @@ def _gauntlet_jobs(raw, path, head, registry, suite_eval, resources, where) -> l
         registry)
     datasets_at = where("suite", key="datasets")
     seeds = _seeds(head.get("seeds", [0]), where("suite", key="seeds"))
-    common = {"n": settings.n, "control_fraction": settings.control_fraction, "level": settings.level}
+    common = {"n": settings.n, "control_fraction": settings.control_fraction, "level": settings.level,
+              "familywise": settings.familywise}
     jobs = []
     for dataset in _string_list(head.get("datasets"), datasets_at, "datasets"):
         try:
