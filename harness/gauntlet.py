@@ -13,6 +13,9 @@ Protocol, per data set and seed:
     blur s         the control items blurred by a Gaussian of std s pixels
     drop-modes j   n control items of j classes (or known modes) picked at the seed; drawn with replacement when
                    those classes hold fewer than n items, and then the support (distinct items) is recorded
+    NAME s         a registered adversary (harness/adversaries.py; the built-ins in plugins/builtin_adversaries.py:
+                   partial and disguised copies, blends, pull-to-centre, repeat) made from the n control items
+                   the control source would give at the seed, and the splits; what it returns is checked
 - Detection: the control runs at K seeds, each its own split: K draws of each score's null distribution. One run
   of an adversary is detected by a score when its rank p-value, (1 + control runs at least as bad) / (K + 1), is
   at most alpha = 1 - level (valid for discrete and heavy-tailed scores alike; ties count against detection);
@@ -40,6 +43,7 @@ from gan_zoo.config import choice, number, whole, wholes
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
 from gan_zoo.family import config_from_dict
+from gan_zoo.harness.adversaries import checked_items
 from gan_zoo.metrics import record_columns
 from gan_zoo.sources import ModelSource, TensorSource
 from gan_zoo.training import construct
@@ -88,7 +92,8 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
         raise UserError(f"{data.name}: the control split holds {0 if control is None else len(control)} items, "
                         f"fewer than n = {n}; lower n or raise control_fraction")
     generator = torch.Generator().manual_seed(seed)
-    picked = control.x[torch.randperm(len(control), generator=generator)[:n]]
+    fresh = control.subset(torch.randperm(len(control), generator=generator)[:n])
+    picked = fresh.x
     facts: dict = {}
     kind, strength = spec["kind"], spec.get("strength")
     if kind == CONTROL:
@@ -101,6 +106,11 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
         items = gaussian_blur(picked, strength)
     elif kind == "drop-modes":
         items, facts = _drop_modes(control, int(strength), n, generator, data.name)
+    elif kind == "adversary":
+        adversary = registry.adversary(spec["adversary"])
+        config = config_from_dict(adversary.Config, spec.get("set", {}))  # typed at load
+        made = adversary().make(fresh, data, strength, config, generator)
+        items, facts = checked_items(adversary.name, made, n, tuple(control.x.shape[1:]))
     elif kind == "family":
         family = registry.family(spec["adversary"])
         config = config_from_dict(family.Config, {**spec.get("set", {}), spec["vary"]: strength})  # typed at load

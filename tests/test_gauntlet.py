@@ -223,10 +223,16 @@ BAD_SUITES = [
     ('[[adversary]]\nfamily = "vanilla"\nvary = "lr"\nstrengths = [1]', "vanilla is trained, not constructed"),
     ('[[adversary]]\nfamily = "memorizer"\nvary = "size"\nstrengths = [1]', "vary names the setting"),
     ('[[adversary]]\nfamily = "memorizer"\nvary = "m"\nstrengths = [0]', "m = 0: must be"),
-    ('[[adversary]]\nfamily = "memorizer"\ndamage = "noise"\nstrengths = [1]', "one of the two"),
+    ('[[adversary]]\nfamily = "memorizer"\ndamage = "noise"\nstrengths = [1]', "one of them"),
     ('[gauntlet]\ncontrol_seeds = [1, 2]\n[[adversary]]\ndamage = "noise"\nstrengths = [1]', "give at least 20"),
     ('[gauntlet]\nn = 20000\n[[adversary]]\ndamage = "noise"\nstrengths = [1]', "n = 20000 exceeds the 12500"),
     ('[gauntlet]\nn = 100\n', "needs at least one [[adversary]]"),
+    ('[[adversary]]\nname = "partial-copy"\nstrengths = [1.5]', "partial-copy (f) = 1.5: must be"),
+    ('[[adversary]]\nname = "copy-flip"\nstrengths = [0.5]', "copy-flip: ring8 is not a set of images"),
+    ('[[adversary]]\nname = "copy-shift"\nset = {pixels = 0}\nstrengths = [0.5]', "pixels = 0: must be"),
+    ('[[adversary]]\nname = "smudge"\nstrengths = [0.5]', "unknown adversary 'smudge'"),
+    ('[[adversary]]\nname = "repeat"\nstrengths = [7]', "m = 7 does not divide n = 500"),
+    ('[[adversary]]\nname = "blend"\nvary = "f"\nstrengths = [0.5]', "drop vary"),
     ('[[adversary]]\ndamage = "noise"\nstrengths = [1]\n[[family]]\nname = "vanilla"', "not [[family]]"),
 ]
 
@@ -245,6 +251,7 @@ import torch
 
 from gan_zoo import Metric, hookimpl
 from gan_zoo.datasets import Data, DatasetSource
+from gan_zoo.harness.adversaries import Adversary
 
 
 class Spread(Metric):
@@ -263,9 +270,24 @@ def blobs(root):
     return Data(x, labels, centres, 0.05)
 
 
+class Shrink(Adversary):
+    name = "shrink"
+    description = "real items pulled towards the origin (a test plugin)"
+    strength = "s"
+    group = "damage"
+
+    def make(self, fresh, data, strength, config, generator):
+        return (1 - strength) * fresh.x
+
+
 @hookimpl
 def register_metrics(register):
     register(Spread)
+
+
+@hookimpl
+def register_adversaries(register):
+    register(Shrink)
 
 
 @hookimpl
@@ -299,10 +321,14 @@ strengths = [5, "all"]
 [[adversary]]
 damage = "drop-modes"
 strengths = [1]
+
+[[adversary]]
+name = "shrink"  # the plugin's adversary
+strengths = [0.5]
 """
 
 
-def test_a_tiny_gauntlet_places_a_third_party_metric_in_the_matrix_with_no_other_change(tmp_path):
+def test_a_tiny_gauntlet_places_a_third_party_metric_and_adversary_in_the_matrix_with_no_other_change(tmp_path):
     site = tmp_path / "site"
     make_distribution(site, "gan-zoo-spread", "0.1", {"spread_plugin": PLUGIN}, {"spread": "spread_plugin"})
     env = {"PYTHONPATH": str(site), "GAN_ZOO_CACHE": str(tmp_path / "cache")}
@@ -312,7 +338,8 @@ def test_a_tiny_gauntlet_places_a_third_party_metric_in_the_matrix_with_no_other
     table = json.loads((tmp_path / "out" / "gauntlet.json").read_text())
     assert {"metric", "adversary", "strength", "value", "band", "effect", "detected"} <= set(table[0])
     verdict = {(e["score"], e["adversary"], e["strength"]): e["detected"] for e in table}
-    assert {m for _, m, _ in verdict} == {"memorizer", "drop-modes"}
+    assert {m for _, m, _ in verdict} == {"memorizer", "drop-modes", "shrink"}
+    assert verdict["spread", "shrink", 0.5] is True  # half the spread: beyond every control run
     assert verdict["spread", "memorizer", 5] is not None and ("spread", "drop-modes", 1) in verdict
     assert verdict["birthday.support", "memorizer", 5] is True  # 200 draws of 5 items collide at once
     assert verdict["prdc.recall", "drop-modes", 1] is True and verdict["prdc.coverage", "drop-modes", 1] is True
