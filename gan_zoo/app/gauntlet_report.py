@@ -11,8 +11,8 @@ seeds, alpha (the false-positive rate each run is judged at), p_values (one per 
 runs, power (hits / runs), power_ci (Clopper-Pearson 95%), detected (power at least one half; null with a
 reason), band [low, high] (the control runs' range with the detection edge on the worse side), control {mean,
 sd, k, alpha, scale, edge, low, high, rule} (scale "log": mean and sd are of the logs; rule "rank" or "count"),
-effect (control sds, positive when worse). gauntlet-fpr.json: per data set, the measured false-positive rates
-(harness.gauntlet.false_positives).
+effect (control sds, positive when worse). The measured false-positive rates per data set
+(harness.gauntlet.false_positives) go to leaderboard.json, under gauntlet.false_positives.
 """
 
 from __future__ import annotations
