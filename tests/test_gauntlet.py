@@ -349,3 +349,8 @@ def test_a_tiny_gauntlet_places_a_third_party_metric_and_adversary_in_the_matrix
     assert "The gauntlet" in board and "| spread | " in board
     page = (tmp_path / "out" / "leaderboard.html").read_text()
     assert 'class="detected"' in page and 'class="missed"' in page
+    # one table per adversary kind, each with the measured false-positive rates beside it
+    assert "<h3>memorizers</h3>" in page and "<h3>diversity loss</h3>" in page and "<h3>damage</h3>" in page
+    assert "measured false positives, each of 4 control runs held out" in page
+    rates = json.loads((tmp_path / "out" / "leaderboard.json").read_text())["gauntlet"]["false_positives"]["blobs4"]
+    assert rates["any"]["runs"] == 4 and rates["scores"]["spread"]["runs"] == 4
