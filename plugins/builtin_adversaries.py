@@ -1,6 +1,7 @@
 """The built-in gauntlet adversaries, registered like any plugin's (harness/adversaries.py has the contract): the
-copying modern generators are caught doing, partial and disguised; blends of training items; and diversity
-lost without copying. Each is graded by a strength at which 0 (or, for `repeat`, m = n) is the clean control."""
+copying modern generators are caught doing, partial and disguised; blends of training items; diversity lost
+without copying; and a real network overfit to a small subset. Each is graded by a strength at which 0 (or, for
+`repeat`, m = n) is the clean control, except `overfit-gan`, whose strength is the subset it trains on."""
 
 from dataclasses import dataclass
 
@@ -223,8 +224,58 @@ class Repeat(Adversary):
         return fresh.x[:m].repeat(len(fresh) // m, *([1] * (fresh.x.dim() - 1))), {"support": m}
 
 
+@dataclass
+class OverfitConfig:
+    family: str = "vanilla"  # a trained zoo family (the registry checks the name when the suite is read)
+    steps: int = 3000  # training steps on the small subset: long for m items, so the network can memorise them
+
+    def __post_init__(self):
+        self.steps = whole("steps", self.steps, 1, 10**7)
+        if not isinstance(self.family, str) or not self.family:
+            raise UserError(f"family = {self.family!r}: name a trained family, e.g. family = \"vanilla\"")
+
+
+class OverfitGenerator(Adversary):
+    name = "overfit-gan"
+    description = "a zoo family trained for `steps` on m training items only: a real network's memorisation"
+    strength = "m"
+    low, high = 2, None
+    harder = "higher"  # a larger subset leaves less to memorise
+    group = "memorizers"
+    Config = OverfitConfig
+
+    def check(self, strength, data, n):
+        m = whole(f"{self.name} (m)", strength, 2)
+        if m > len(data.train):
+            raise UserError(f"{self.name}: a subset of m = {m} is larger than the {len(data.train)} items of the "
+                            f"training split; give at most {len(data.train)}")
+        return m
+
+    def make(self, fresh, data, strength, config, generator):
+        from dataclasses import replace
+        from pathlib import Path
+        from tempfile import TemporaryDirectory
+
+        from gan_zoo.registry import registry
+        from gan_zoo.sources import ModelSource
+        from gan_zoo.training import run
+
+        reg = registry()
+        family = reg.family(config.family)
+        if family.kind != "trained":
+            raise UserError(f"{self.name}: {family.name} is {family.kind}, not trained; name a trained family")
+        m = int(strength)
+        small = replace(data, train=data.train.subset(torch.randperm(len(data.train), generator=generator)[:m]))
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        with TemporaryDirectory() as out:  # the checkpoint is a by-product: the items are what the gauntlet keeps
+            trained = run(reg, family.name, family.Config(), small, out=Path(out), seed=seed, steps=config.steps,
+                          device=torch.device("cpu"))
+        items = ModelSource(trained.model).draw(len(fresh), seed).cpu()
+        return items, {"subset": m, "family": family.name, "steps": config.steps}
+
+
 @hookimpl
 def register_adversaries(register):
     for adversary in (PartialCopy, FlippedCopy, ShiftedCopy, CroppedCopy, JitteredCopy, QuantisedCopy, Blend,
-                      NeighbourBlend, PullToCentre, Repeat):
+                      NeighbourBlend, PullToCentre, Repeat, OverfitGenerator):
         register(adversary)

@@ -190,3 +190,17 @@ def test_the_contract_names_what_a_plugin_adversary_lacks():
                                                        "generator)")
     assert "harder = 'sideways'" in contract_problem("adversaries", Sideways)
     assert "is not a gan_zoo.harness.adversaries.Adversary subclass" in contract_problem("adversaries", object)
+
+
+def test_an_overfit_generator_is_a_trained_family_on_m_training_items_and_refuses_a_larger_subset():
+    """Plumbing only (a few steps): that m items train a real network and n of its samples come back. Whether it
+    memorises them takes thousands of steps, which the gauntlet's suites run and no unit test should."""
+    ring = open_dataset(REG.dataset("ring8"), seed=0, control_fraction=0.25)
+    source = make(ring, "overfit-gan", 20, n=50, steps=3)
+    assert source.items.shape == (50, 2) and torch.isfinite(source.items).all()
+    assert source.facts() == {"subset": 20, "family": "vanilla", "steps": 3}
+    assert torch.equal(make(ring, "overfit-gan", 20, n=50, steps=3).items, source.items)  # same seed, same items
+    with pytest.raises(UserError, match="larger than the .* items of the training split"):
+        REG.adversary("overfit-gan")().check(len(ring.train) + 1, ring, N)
+    with pytest.raises(UserError, match="memorizer is constructed, not trained"):
+        make(ring, "overfit-gan", 20, n=50, family="memorizer")
