@@ -116,8 +116,25 @@ def _feature_space(cls) -> str | None:
     return _config_problem(cls.Config)
 
 
+def _adversary(cls) -> str | None:
+    from gan_zoo.harness.adversaries import NEEDS, Adversary
+
+    if not (isinstance(cls, type) and issubclass(cls, Adversary)):
+        return "is not a gan_zoo.harness.adversaries.Adversary subclass"
+    if not getattr(cls, "description", ""):
+        return "has no description"
+    if cls.harder not in ("lower", "higher"):
+        return f"declares harder = {cls.harder!r}; use 'lower' or 'higher'"
+    unknown = [need for need in cls.needs if need not in NEEDS]
+    if unknown:
+        return f"needs {unknown[0]!r}, which is none of {', '.join(NEEDS)}"
+    if not _overrides(cls, Adversary, "make"):
+        return "does not implement make(fresh, data, strength, config, generator)"
+    return _config_problem(cls.Config)
+
+
 CHECKS = {"families": _family, "datasets": _dataset, "discriminators": _discriminator, "suites": _suite,
-          "metrics": _metric, "feature_spaces": _feature_space}
+          "metrics": _metric, "feature_spaces": _feature_space, "adversaries": _adversary}
 
 
 def contract_problem(kind: str, item) -> str | None:

@@ -51,3 +51,9 @@ def register_metrics(register: Callable[[type], None]) -> None:
 def register_feature_spaces(register: Callable[[type], None]) -> None:
     """Call register(cls) for each feature space metrics can measure in: a gan_zoo.FeatureSpace subclass
     (name, description, load)."""
+
+
+@hookspec
+def register_adversaries(register: Callable[[type], None]) -> None:
+    """Call register(cls) for each gauntlet adversary: a gan_zoo.harness.adversaries.Adversary subclass (name,
+    description, strength, low, high, harder, make)."""

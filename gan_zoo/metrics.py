@@ -50,6 +50,8 @@ class Column:
     scale: str = "linear"  # "log" for a positive size whose spread grows with it (a support estimate): the
     # gauntlet builds its band from the logs
     mark: str | None = None  # a caveat shown after the cell in every row: set from the result (record_columns)
+    count: tuple[int, int] | None = None  # (events, exposure) behind the value, such as collisions among pairs
+    # examined: the gauntlet then judges the count by an exact Poisson test instead of by ranks
 
 
 class Metric:

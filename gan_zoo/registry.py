@@ -25,11 +25,12 @@ from gan_zoo.contracts import contract_problem
 from gan_zoo.errors import UserError
 
 ENTRY_POINT_GROUP = "gan_zoo"
-KINDS = ("families", "datasets", "discriminators", "suites", "metrics", "feature_spaces")
+KINDS = ("families", "datasets", "discriminators", "suites", "metrics", "feature_spaces", "adversaries")
 SINGULAR = {"families": "family", "datasets": "dataset", "discriminators": "discriminator", "suites": "suite",
-            "metrics": "metric", "feature_spaces": "feature space"}
+            "metrics": "metric", "feature_spaces": "feature space", "adversaries": "adversary"}
 LISTING = {"families": "families", "datasets": "datasets", "discriminators": "discriminators", "suites": "suites",
-           "metrics": "metrics", "feature_spaces": "features"}  # the `gan-zoo` command that lists each kind
+           "metrics": "metrics", "feature_spaces": "features", "adversaries": "plugins --json"}  # the `gan-zoo`
+# command that lists each kind
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Registry:
     suites: dict[str, object] = field(default_factory=dict)  # name -> SuiteFile
     metrics: dict[str, type] = field(default_factory=dict)  # name -> Metric subclass
     feature_spaces: dict[str, type] = field(default_factory=dict)  # name -> FeatureSpace subclass
+    adversaries: dict[str, type] = field(default_factory=dict)  # name -> gauntlet Adversary subclass
     provider: dict[tuple[str, str], Plugin] = field(default_factory=dict)  # (kind, name) -> its plugin
 
     def family(self, name: str) -> type:
@@ -78,6 +80,9 @@ class Registry:
     def feature_space(self, name: str) -> type:
         """A feature space by name; `timm:ARCH` names the `timm` space with option ARCH."""
         return self.lookup("feature_spaces", name.partition(":")[0])
+
+    def adversary(self, name: str) -> type:
+        return self.lookup("adversaries", name)
 
     def plugin_of(self, kind: str, name: str) -> Plugin:
         return self.provider[(kind, name)]

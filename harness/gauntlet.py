@@ -13,14 +13,21 @@ Protocol, per data set and seed:
     blur s         the control items blurred by a Gaussian of std s pixels
     drop-modes j   n control items of j classes (or known modes) picked at the seed; drawn with replacement when
                    those classes hold fewer than n items, and then the support (distinct items) is recorded
-- Detection: the control runs at K seeds, each its own split. Its values give the band, a prediction interval
-  mean +- t(level, K-1) sd sqrt(1 + 1/K) that holds one more control run with probability `level` (normal
-  values). A score is detected when an adversary's value (the mean over its seeds) lies beyond the band's edge
-  in the metric's worse direction. Effect: (value - mean) / sd, positive when worse. A column declared on a log
-  scale (Column.scale: a positive size such as the birthday test's support estimate, whose spread grows with it
-  and whose values from a few collisions are far from normal) gets its band, and effect, from the logs.
-- Fool point of a ladder (a family whose strength is its support m): the smallest m at which a score no longer
-  detects it.
+    NAME s         a registered adversary (harness/adversaries.py; the built-ins in plugins/builtin_adversaries.py:
+                   partial and disguised copies, blends, pull-to-centre, repeat) made from the n control items
+                   the control source would give at the seed, and the splits; what it returns is checked
+- Detection: the control runs at K seeds, each its own split: K draws of each score's null distribution. One run
+  of an adversary is detected by a score when its rank p-value, (1 + control runs at least as bad) / (K + 1), is
+  at most alpha = 1 - level (valid for discrete and heavy-tailed scores alike; ties count against detection);
+  a score that carries an event count (the birthday test's collisions among the pairs it examined) is judged
+  by the exact Poisson test of its count against the control runs' counts instead, so no collisions is never
+  a detection. The rank rule needs K >= 1/alpha - 1; the config asks one more, so that each control run can be
+  held out in turn and judged as if it were an adversary: the measured false-positive rate, per score and for
+  any score (false_positives). With `familywise = "bonferroni"` each score is judged at alpha / scores read.
+- Power: an adversary runs at several seeds, each judged on its own; a cell is the share detected (k/K) with
+  its Clopper-Pearson interval, and reads as detected when at least half its runs are.
+- Fool point of a ladder: walking from the easiest strength to the hardest, the first at which the power falls
+  below one half; the strengths whose power interval holds one half say how uncertain that point is.
 """
 
 from __future__ import annotations
@@ -32,32 +39,40 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gan_zoo.config import number, whole, wholes
+from gan_zoo.config import choice, number, whole, wholes
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
 from gan_zoo.family import config_from_dict
+from gan_zoo.harness.adversaries import checked_items
 from gan_zoo.metrics import record_columns
 from gan_zoo.sources import ModelSource, TensorSource
 from gan_zoo.training import construct
 
 DAMAGES = ("noise", "blur", "drop-modes")  # adversaries made from control items; the others are families
 CONTROL = "control"
+HARDER = {"noise": "lower", "blur": "lower", "drop-modes": "higher", "family": "higher"}  # which way a strength
+# is harder to detect: less damage, more classes kept, a larger memorised support
 
 
 @dataclass
 class GauntletConfig:
     n: int = 500  # items every source gives, the control and each adversary: one sample size for all
     control_fraction: float = 0.25  # of each data set, kept out of the training split and the reference
-    control_seeds: tuple[int, ...] = (100, 101, 102, 103, 104, 105)  # each its own split: the band's spread
-    level: float = 0.99  # the band holds one more control run with this probability
+    control_seeds: tuple[int, ...] = tuple(range(100, 120))  # each its own split: the null distribution
+    level: float = 0.95  # a clean run is detected by one score with probability at most 1 - level
+    familywise: str = "report"  # "bonferroni": judge each score at (1 - level) / scores, so any score at 1 - level
 
     def __post_init__(self):
         self.n = whole("n", self.n, 10, 10**7)
         self.control_fraction = number("control_fraction", self.control_fraction, 0, 0.6, low_open=True)
         self.control_seeds = wholes("control_seeds", self.control_seeds, 0, 2**31 - 1, increasing=True)
-        if len(self.control_seeds) < 3:
-            raise UserError(f"control_seeds = {list(self.control_seeds)}: give at least 3 seeds (a spread needs them)")
         self.level = number("level", self.level, 0.5, 1, low_open=True, high_open=True)
+        self.familywise = choice("familywise", self.familywise, ("report", "bonferroni"))
+        need = needed_controls(round(1 - self.level, 12)) + 1
+        if len(self.control_seeds) < need:
+            raise UserError(f"control_seeds: {len(self.control_seeds)} control runs are too few for level = "
+                            f"{self.level:g}: give at least {need} ({need - 1} to judge by rank, one held out in "
+                            f"turn to measure the false-positive rate), or lower level")
 
 
 def label(spec: dict) -> str:
@@ -77,7 +92,8 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
         raise UserError(f"{data.name}: the control split holds {0 if control is None else len(control)} items, "
                         f"fewer than n = {n}; lower n or raise control_fraction")
     generator = torch.Generator().manual_seed(seed)
-    picked = control.x[torch.randperm(len(control), generator=generator)[:n]]
+    fresh = control.subset(torch.randperm(len(control), generator=generator)[:n])
+    picked = fresh.x
     facts: dict = {}
     kind, strength = spec["kind"], spec.get("strength")
     if kind == CONTROL:
@@ -90,6 +106,11 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
         items = gaussian_blur(picked, strength)
     elif kind == "drop-modes":
         items, facts = _drop_modes(control, int(strength), n, generator, data.name)
+    elif kind == "adversary":
+        adversary = registry.adversary(spec["adversary"])
+        config = config_from_dict(adversary.Config, spec.get("set", {}))  # typed at load
+        made = adversary().make(fresh, data, strength, config, generator)
+        items, facts = checked_items(adversary.name, made, n, tuple(control.x.shape[1:]))
     elif kind == "family":
         family = registry.family(spec["adversary"])
         config = config_from_dict(family.Config, {**spec.get("set", {}), spec["vary"]: strength})  # typed at load
@@ -146,116 +167,227 @@ def _drop_modes(control, keep: int, n: int, generator, name: str) -> tuple[torch
 
 # -- detection ----------------------------------------------------------------------------------------------
 
-def band(values: list[float], level: float) -> dict | None:
-    """The prediction interval for one more control run; None with fewer than 3 values."""
-    from scipy.stats import t
-
-    if len(values) < 3:
-        return None
-    k = len(values)
-    mean = sum(values) / k
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (k - 1))
-    half = float(t.ppf(0.5 + level / 2, k - 1)) * sd * math.sqrt(1 + 1 / k)
-    return {"mean": mean, "sd": sd, "k": k, "level": level, "low": mean - half, "high": mean + half}
+def needed_controls(alpha: float) -> int:
+    """Control runs the rank rule needs to detect anything at false-positive rate alpha: its smallest p-value is
+    1/(K+1), so K >= 1/alpha - 1."""
+    return math.ceil(round(1 / alpha, 9)) - 1
 
 
-def judge(value: float, control: dict, worse: str) -> tuple[float | None, bool]:
-    """(effect in control sds, positive when worse; detected). A control without spread detects any worse value
-    (its effect is then undefined: None)."""
+def rank_p(value: float, controls: list[float], worse: str) -> float:
+    """The rank (conformal) p-value of one run among K control runs: (1 + controls at least as bad) / (K + 1).
+    Valid for any score, discrete or heavy-tailed, when the run is exchangeable with the controls; ties count
+    against detection, so a value equal to the control's never reads as detected."""
     sign = 1 if worse == "higher" else -1
-    shift = sign * (value - control["mean"])
-    effect = shift / control["sd"] if control["sd"] > 0 else None
-    edge = control["high"] if worse == "higher" else control["low"]
-    tolerance = 1e-9 * max(1.0, abs(control["mean"]))
-    return effect, bool(sign * (value - edge) > tolerance)
+    tolerance = 1e-9 * max(1.0, abs(value))
+    as_bad = sum(1 for c in controls if sign * (c - value) >= -tolerance)
+    return (1 + as_bad) / (len(controls) + 1)
+
+
+def count_p(count: tuple[int, int], controls: list[tuple[int, int]]) -> float:
+    """The exact test of an event count (collisions among pairs examined) against the control runs' counts: under
+    the null every run's count is Poisson with one rate per pair, so given the total the run's share is binomial
+    with its share of the exposure; p = P(at least this many). No events is never evidence: p = 1."""
+    from scipy.stats import binom
+
+    events, exposure = count
+    if events == 0:
+        return 1.0
+    total = events + sum(c for c, _ in controls)
+    share = exposure / (exposure + sum(e for _, e in controls))
+    return float(binom.sf(events - 1, total, share))
+
+
+def clopper_pearson(hits: int, runs: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact binomial interval for a rate of hits in runs."""
+    from scipy.stats import beta
+
+    tail = (1 - level) / 2
+    low = 0.0 if hits == 0 else float(beta.ppf(tail, hits, runs - hits + 1))
+    high = 1.0 if hits == runs else float(beta.ppf(1 - tail, hits + 1, runs - hits))
+    return low, high
 
 
 def scores(record: dict, registry) -> dict[str, dict]:
     """The numbers a gauntlet judges in one evaluation record: each registered metric's leaderboard columns that
-    hold a number, with the metric's worse direction."""
+    hold a number, with the metric's worse direction (and the event count behind the number where there is one)."""
     return {column.key: {"metric": metric.name, "label": column.header, "value": float(column.value),
-                         "worse": metric.worse, "scale": column.scale}
+                         "worse": metric.worse, "scale": column.scale,
+                         "count": None if column.count is None else tuple(column.count)}
             for metric, column in record_columns(record, registry)
             if column.value is not None and math.isfinite(column.value)}
 
 
-def control_band(values: list[float], level: float, scale: str) -> dict | None:
-    """The band on the column's scale: on a log scale (a positive size, such as a support estimate, whose spread
-    grows with it) the interval is made of the logs and its ends reported back in the column's units."""
-    if scale == "log" and all(v > 0 for v in values):
-        logged = band([math.log(v) for v in values], level)
-        if logged is None:
+def p_value(score: dict, controls: list[dict]) -> float:
+    """One run's p-value against control runs: the exact count test where the score and every control carry an
+    event count, else the rank rule."""
+    if score["count"] is not None and all(c["count"] is not None for c in controls):
+        return count_p(score["count"], [c["count"] for c in controls])
+    return rank_p(score["value"], [c["value"] for c in controls], score["worse"])
+
+
+def too_few(score: dict, controls: list[dict], alpha: float) -> str | None:
+    """Why `controls` cannot judge `score` at alpha (None when they can); the exact count test needs one control."""
+    k, need = len(controls), needed_controls(alpha)
+    if score["count"] is not None and all(c["count"] is not None for c in controls):
+        need = 1
+    if k >= need:
+        return None
+    return f"{k} control runs; a false-positive rate of {alpha:.3g} needs {need} (add control_seeds or lower level)"
+
+
+def null_summary(controls: list[dict], alpha: float, worse: str, scale: str) -> dict:
+    """The control runs summed up: centre and spread (on the logs for a log-scale column), and the rank rule's
+    edge, the value a run must lie beyond to be detected (None when alpha is out of reach)."""
+    values = [c["value"] for c in controls]
+    logged = scale == "log" and all(v > 0 for v in values)
+    shown = [math.log(v) for v in values] if logged else values
+    k = len(shown)
+    mean = sum(shown) / k
+    sd = math.sqrt(sum((v - mean) ** 2 for v in shown) / (k - 1)) if k > 1 else 0.0
+    rule = "count" if all(c["count"] is not None for c in controls) else "rank"
+    rank = math.floor(round(alpha * (k + 1), 9)) - 1  # controls allowed at least as bad as a detected run
+    ordered = sorted(values, reverse=worse == "higher")
+    edge = ordered[rank] if 0 <= rank < k and rule == "rank" else None  # a count's edge depends on the counts
+    low, high = (min(values), max(values)) if edge is None else (
+        (min(values), edge) if worse == "higher" else (edge, max(values)))
+    return {"mean": mean, "sd": sd, "k": k, "alpha": alpha, "scale": "log" if logged else "linear",
+            "edge": edge, "low": low, "high": high, "rule": rule}
+
+
+def effect_size(value: float, null: dict, worse: str) -> float | None:
+    """(value - control mean) in control sds, positive when worse; on the logs for a log-scale null."""
+    if null["scale"] == "log":
+        if value <= 0:
             return None
-        return {**logged, "scale": "log", "low": math.exp(logged["low"]), "high": math.exp(logged["high"])}
-    linear = band(values, level)
-    return None if linear is None else {**linear, "scale": "linear"}
+        value = math.log(value)
+    if null["sd"] <= 0:
+        return None
+    return (1 if worse == "higher" else -1) * (value - null["mean"]) / null["sd"]
 
 
-def judge_on_scale(value: float, control: dict, worse: str) -> tuple[float | None, bool]:
-    """judge() on the band's scale: logs for a log band (its mean and sd are of the logs)."""
-    if control["scale"] != "log":
-        return judge(value, control, worse)
-    if value <= 0:  # below every positive control value: worse when lower is worse
-        return None, worse == "lower"
-    logged = {**control, "low": math.log(control["low"]), "high": math.log(control["high"])}
-    return judge(math.log(value), logged, worse)
-
-
-def entries(results: list[dict], registry) -> list[dict]:
-    """gauntlet.json: one entry per data set, score, adversary and strength, from bench results of gauntlet jobs
-    (each result's job carries its gauntlet spec)."""
-    controls: dict[tuple, list[float]] = defaultdict(list)
-    observed: dict[tuple, dict] = {}
+def _gather(results: list[dict], registry):
+    """From bench results: the settings per data set, control runs per (data set, score) and adversary runs per
+    (data set, score, adversary, strength), each run a (seed, score) pair."""
+    controls: dict[tuple, list[tuple[int, dict]]] = defaultdict(list)
     runs: dict[tuple, list[tuple[int, dict]]] = defaultdict(list)
-    levels, kinds = {}, {}
+    settings, kinds = {}, {}
     for result in results:
         job = result["job"]
         spec = job.get("gauntlet")
         if not spec or result["status"] != "ok":
             continue
-        levels[job["dataset"]] = spec["level"]
+        settings[job["dataset"]] = spec
         for key, score in scores(result["eval"], registry).items():
-            observed[job["dataset"], key] = score
             if spec["kind"] == CONTROL:
-                controls[job["dataset"], key].append(score["value"])
+                controls[job["dataset"], key].append((job["seed"], score))
             else:
                 runs[job["dataset"], key, spec["adversary"], spec["strength"]].append((job["seed"], score))
-                kinds[spec["adversary"]] = spec["kind"], spec.get("vary")
+                kinds[spec["adversary"]] = spec["kind"], spec.get("vary"), spec.get("harder") or HARDER[spec["kind"]]
+    return settings, controls, runs, kinds
+
+
+def score_alpha(spec: dict, scores_read: int) -> float:
+    """The false-positive rate each score is judged at: 1 - level, or that over the number of scores read when
+    the suite asks for family-wise control (Bonferroni: any score flags a clean run at most 1 - level)."""
+    alpha = round(1 - spec["level"], 12)
+    return alpha / scores_read if spec.get("familywise") == "bonferroni" else alpha
+
+
+def entries(results: list[dict], registry) -> list[dict]:
+    """gauntlet.json: one entry per data set, score, adversary and strength, from bench results of gauntlet jobs
+    (each result's job carries its gauntlet spec). Each of the adversary's runs (one per seed) is judged on its
+    own against the control runs; the cell's power is the share detected, with its Clopper-Pearson interval."""
+    settings, controls, runs, kinds = _gather(results, registry)
+    read = defaultdict(set)
+    for dataset, key in controls:
+        read[dataset].add(key)
     table = []
     for (dataset, key, adversary, strength), seen in sorted(runs.items(), key=lambda item: str(item[0])):
-        score = observed[dataset, key]
-        values = [s["value"] for _, s in sorted(seen, key=lambda pair: pair[0])]
+        seen = sorted(seen, key=lambda pair: pair[0])
+        score = seen[0][1]
+        null_runs = [s for _, s in sorted(controls.get((dataset, key), []), key=lambda pair: pair[0])]
+        alpha = score_alpha(settings[dataset], max(1, len(read[dataset])))
+        values = [s["value"] for _, s in seen]
         value = sum(values) / len(values)
-        control = control_band(controls.get((dataset, key), []), levels[dataset], score["scale"])
-        effect, detected, reason = None, None, None
-        if control is None:
-            reason = f"the control gave {len(controls.get((dataset, key), []))} values (3 needed)"
+        entry = {"dataset": dataset, "metric": score["metric"], "score": key, "label": score["label"],
+                 "worse": score["worse"], "adversary": adversary, "kind": kinds[adversary][0],
+                 "vary": kinds[adversary][1], "harder": kinds[adversary][2], "strength": strength,
+                 "value": value, "values": values, "seeds": [seed for seed, _ in seen],
+                 "alpha": alpha, "band": None, "control": None, "effect": None, "p_values": None, "hits": None,
+                 "runs": len(seen), "power": None, "power_ci": None, "detected": None, "reason": None}
+        reason = (f"the control gave no value of {key}" if not null_runs
+                  else too_few(score, null_runs, alpha))
+        if reason:
+            entry["reason"] = reason
         else:
-            effect, detected = judge_on_scale(value, control, score["worse"])
-        table.append({
-            "dataset": dataset, "metric": score["metric"], "score": key, "label": score["label"],
-            "worse": score["worse"], "adversary": adversary, "kind": kinds[adversary][0],
-            "vary": kinds[adversary][1], "strength": strength,
-            "value": value,
-            "values": values, "seeds": sorted(seed for seed, _ in seen),
-            "band": None if control is None else [control["low"], control["high"]], "control": control,
-            "effect": effect, "detected": detected, "reason": reason})
+            null = null_summary(null_runs, alpha, score["worse"], score["scale"])
+            p_values = [p_value(s, null_runs) for _, s in seen]
+            hits = sum(p <= alpha for p in p_values)
+            entry.update(control=null, band=[null["low"], null["high"]],
+                         effect=effect_size(value, null, score["worse"]),
+                         p_values=p_values, hits=hits, power=hits / len(seen),
+                         power_ci=list(clopper_pearson(hits, len(seen))), detected=hits / len(seen) >= 0.5)
+        table.append(entry)
     return table
 
 
+def false_positives(results: list[dict], registry) -> dict[str, dict]:
+    """The measured false-positive rate per data set: each control run in turn held out and judged, as if it
+    were an adversary, against the other control runs, per score and for any score at once.
+
+    For the rank rule, a score's held-out rate is at most its alpha by construction (ties lower it), so the
+    per-score figure checks the rule and its ties; the any-score rate measures what reading every score at once
+    costs, which no per-score level states (family-wise: `familywise = "bonferroni"` bounds it by 1 - level)."""
+    settings, controls, _, _ = _gather(results, registry)
+    by_dataset: dict[str, dict] = {}
+    for (dataset, key), seen in sorted(controls.items()):
+        by_dataset.setdefault(dataset, {})[key] = sorted(seen, key=lambda pair: pair[0])
+    found = {}
+    for dataset, per_score in by_dataset.items():
+        alpha = score_alpha(settings[dataset], len(per_score))
+        flagged_runs: dict[int, bool] = {}
+        rows = {}
+        for key, seen in per_score.items():
+            hits = judged = 0
+            for index, (seed, score) in enumerate(seen):
+                others = [s for j, (_, s) in enumerate(seen) if j != index]
+                if too_few(score, others, alpha):
+                    continue
+                flagged = p_value(score, others) <= alpha
+                judged += 1
+                hits += flagged
+                flagged_runs[seed] = flagged_runs.get(seed, False) or flagged
+            rows[key] = {"label": seen[0][1]["label"], "flagged": hits, "runs": judged,
+                         "rate": hits / judged if judged else None,
+                         "ci": list(clopper_pearson(hits, judged)) if judged else None}
+        anyone = sum(flagged_runs.values())
+        found[dataset] = {"alpha": alpha, "level": settings[dataset]["level"],
+                          "familywise": settings[dataset].get("familywise", "report"), "scores": rows,
+                          "any": {"flagged": anyone, "runs": len(flagged_runs),
+                                  "rate": anyone / len(flagged_runs) if flagged_runs else None,
+                                  "ci": list(clopper_pearson(anyone, len(flagged_runs))) if flagged_runs else None}}
+    return found
+
+
 def ladders(table: list[dict]) -> list[dict]:
-    """Per data set, score and adversary with several strengths: where it is detected and where it is not; for a
-    family ladder (memorised support m: larger is harder) the fool point is the smallest m it misses."""
+    """Per data set, score and adversary with several strengths: the power at each, and the fool point, the first
+    strength, walking from the easiest to the hardest (memorised support m: larger is harder; a damage's size:
+    smaller is harder), at which the power falls below one half. Its uncertainty: the strengths whose power
+    interval holds one half, where more seeds could move the point."""
     grouped: dict[tuple, list[dict]] = defaultdict(list)
     for entry in table:
         grouped[entry["dataset"], entry["score"], entry["adversary"]].append(entry)
     found = []
     for (dataset, key, adversary), rungs in sorted(grouped.items()):
-        rungs.sort(key=lambda e: e["strength"])
-        missed = [e["strength"] for e in rungs if e["detected"] is False]
+        rungs.sort(key=lambda e: e["strength"], reverse=rungs[0]["harder"] == "lower")  # easiest first
+        judged = [e for e in rungs if e["power"] is not None]
+        fooled = next((e for e in judged if e["power"] < 0.5), None)
         found.append({"dataset": dataset, "score": key, "label": rungs[0]["label"], "adversary": adversary,
-                      "kind": rungs[0]["kind"], "vary": rungs[0]["vary"],
+                      "kind": rungs[0]["kind"], "vary": rungs[0]["vary"], "harder": rungs[0]["harder"],
                       "strengths": [e["strength"] for e in rungs],
+                      "power": [e["power"] for e in rungs],
                       "detected_at": [e["strength"] for e in rungs if e["detected"]],
-                      "fool_point": missed[0] if missed else None})
+                      "fool_point": None if fooled is None else fooled["strength"],
+                      "fool_power": None if fooled is None else [fooled["hits"], fooled["runs"]],
+                      "uncertain": [e["strength"] for e in judged if e["power_ci"][0] <= 0.5 <= e["power_ci"][1]]})
     return found

@@ -7,9 +7,10 @@ compared with); the training split is the one the model trains on. At each track
 items for the tracker's seed, judged as a finite source against the reference of the tracker's seed; the control
 runs, once per trajectory, judge n control items against the reference of their own partition seed (`controls`
 seeds after the tracker's). Every source is a finite set of n items, so the generator and real data are measured
-at one sample size. The control values give each score its band, and a point is detected by the gauntlet's rule
-(harness.gauntlet: the band's edge in the metric's worse direction; a log-scale column judged on its logs), reached
-through DetectionRule so that a change to the gauntlet's rule reaches tracking with it.
+at one sample size. A point is detected by the gauntlet's rule (harness.gauntlet: its p-value among the control
+runs, by rank or by the exact count test, at most 1 - level; `controls` defaults to the runs that level needs,
+19 at 0.95), reached through DetectionRule so that a change to the gauntlet's rule reaches tracking with it; the
+control runs' centre, spread and edge are kept for the plots.
 
 Onset: the first tracked step from which a score stays detected through the last point, at `confirm` (2) points at
 least; its uncertainty is the interval between the last tracked step before it (the last clean one) and it. A
@@ -48,7 +49,7 @@ from gan_zoo.errors import UserError
 from gan_zoo.family import GanModel
 from gan_zoo.files import atomic_write_bytes, versions
 from gan_zoo.harness.evaluate import EvalConfig, evaluate
-from gan_zoo.harness.gauntlet import control_band, judge_on_scale, scores
+from gan_zoo.harness.gauntlet import effect_size, needed_controls, null_summary, p_value, scores, too_few
 from gan_zoo.harness.sources import open_source
 from gan_zoo.metrics import EvalContext
 from gan_zoo.registry import Registry, registry
@@ -65,18 +66,29 @@ REPEATED_USE = {"nn_distance": {"capacities": [1000, 10000], "ensemble": {"membe
 
 @dataclass(frozen=True)
 class DetectionRule:
-    """How a score's value is judged against real-data control values (the gauntlet's band and edge)."""
+    """The gauntlet's rule (harness.gauntlet): a point is detected when its p-value among the control runs is at
+    most 1 - level: the rank rule, or the exact count test where the score and every control carry an event count
+    (the birthday test's collisions). Valid for discrete and heavy-tailed scores alike."""
 
-    level: float = 0.99
+    level: float = 0.95
 
-    def band(self, values: list[float], scale: str) -> dict | None:
-        return control_band(values, self.level, scale)
+    @property
+    def alpha(self) -> float:
+        return round(1 - self.level, 12)  # as the gauntlet rounds it: 1 - (1 - 1/6) must still admit p = 1/6
 
-    def detected(self, value: float, band: dict, worse: str) -> bool:
-        return judge_on_scale(value, band, worse)[1]
+    def band(self, controls: list[dict], worse: str, scale: str) -> dict | None:
+        """The control runs summed up (for plots and effects) with the runs themselves (for p-values); None when
+        they are too few to judge at this level."""
+        if too_few(controls[0], controls, self.alpha):
+            return None
+        return {**null_summary(controls, self.alpha, worse, scale), "level": self.level,
+                "controls": [{"value": c["value"], "count": c["count"]} for c in controls]}
 
-    def effect(self, value: float, band: dict, worse: str) -> float | None:
-        return judge_on_scale(value, band, worse)[0]
+    def detected(self, score: dict, band: dict) -> bool:
+        return p_value(score, band["controls"]) <= self.alpha
+
+    def effect(self, score: dict, band: dict) -> float | None:
+        return effect_size(score["value"], band, score["worse"])
 
 
 def onset(points: list[tuple[int, bool]], confirm: int = 2) -> dict | None:
@@ -114,7 +126,7 @@ class Tracker:
     """
 
     def __init__(self, dataset, metrics=None, out: str | Path = "runs/track", *, n: int | None = None, seed: int = 0,
-                 controls: int = 5, level: float = 0.99, confirm: int = 2, budget: float | None = None,
+                 controls: int | None = None, level: float = 0.95, confirm: int = 2, budget: float | None = None,
                  run: dict | None = None, device: str | torch.device = "auto", data_root: str | Path | None = None,
                  image_range: str = "auto", resize: bool = False, features: dict | None = None,
                  reg: Registry | None = None, rule: DetectionRule | None = None, **settings):
@@ -123,9 +135,13 @@ class Tracker:
         self.config = EvalConfig.build(self.registry, metrics, merged_settings(metrics, settings), features)
         self.seed = whole("seed", seed, 0, 2**31 - 1)
         self.confirm = whole("confirm", confirm, 1, 100)
-        control_count = whole("controls", controls, 3, 1000)  # a spread needs 3
         self.budget = None if budget is None else number("budget", budget, 0, 1, low_open=True)
         self.rule = rule or DetectionRule(number("level", level, 0.5, 1, low_open=True, high_open=True))
+        need = needed_controls(self.rule.alpha)  # the rank rule's smallest p-value is 1 / (K + 1)
+        control_count = need if controls is None else whole("controls", controls, 1, 1000)
+        if control_count < need:
+            raise UserError(f"controls = {control_count}: detection at level {self.rule.level:g} needs at least "
+                            f"{need} control runs; raise controls or lower level")
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         self.image_range, self.resize = image_range, resize
         self.data = dataset if isinstance(dataset, LoadedDataset) else open_dataset(
@@ -171,7 +187,7 @@ class Tracker:
                 raise UserError(f"tracking {name}: it does not apply here ({why}); drop it from the tracked metrics")
 
     def _controls(self, started: float) -> dict:
-        values: dict[str, list[float]] = {}
+        runs: dict[str, list[dict]] = {}
         described, errors = {}, {}
         for cseed in self.control_seeds:
             data, items = self._partition(cseed)
@@ -179,10 +195,11 @@ class Tracker:
                               self.config, seed=self.seed, device=self.device).record
             errors.update({f"{name} (control {cseed})": why for name, why in record["errors"].items()})
             for key, score in scores(record, self.registry).items():
-                values.setdefault(key, []).append(score["value"])
+                runs.setdefault(key, []).append(score)
                 described[key] = {k: score[k] for k in ("metric", "label", "worse", "scale")}
-        bands = {key: self.rule.band(found, described[key]["scale"]) if len(found) == len(self.control_seeds)
-                 else None for key, found in values.items()}
+        values = {key: [score["value"] for score in found] for key, found in runs.items()}
+        bands = {key: self.rule.band(found, described[key]["worse"], described[key]["scale"])
+                 if len(found) == len(self.control_seeds) else None for key, found in runs.items()}
         return {"schema": SCHEMA, "kind": "header", "run": self.identity,
                 "controls": {"seeds": self.control_seeds, "scores": described, "values": values, "bands": bands,
                              "errors": errors},
@@ -233,9 +250,8 @@ class Tracker:
         for key, score in scores(record, self.registry).items():
             band = self.bands.get(key)
             found[key] = {"value": score["value"],
-                          "detected": None if band is None else self.rule.detected(score["value"], band,
-                                                                                   score["worse"]),
-                          "effect": None if band is None else self.rule.effect(score["value"], band, score["worse"])}
+                          "detected": None if band is None else self.rule.detected(score, band),
+                          "effect": None if band is None else self.rule.effect(score, band)}
         point = {"schema": SCHEMA, "kind": "point", "step": step, "item_shape": list(shape), "scores": found,
                  "metrics": record["metrics"], "skipped": record["skipped"], "errors": record["errors"]}
         point["onsets"] = self.onsets([*self.points, point])

@@ -199,8 +199,9 @@ class Birthday(Metric):
         if true:
             text += f" (true {true})"
         where = "" if result["features"] == "pixels" else f", {result['features']}"
+        count = (result["collisions"], result["pairs_examined"]) if "collisions" in result else None
         return [Column("birthday.support", f"birthday support ({support['method']}{where})", support["value"], text,
-                       scale="log")]
+                       scale="log", count=count)]
 
     def summary(self, result):
         support, low, high = result["support"], *result["support"]["ci"]

@@ -10,7 +10,18 @@ import torch
 from gan_zoo.app.jobs import expand
 from gan_zoo.datasets import Data, DatasetSource, open_dataset
 from gan_zoo.errors import UserError
-from gan_zoo.harness.gauntlet import adversary_source, band, entries, gaussian_blur, judge
+from gan_zoo.harness.gauntlet import (
+    GauntletConfig,
+    adversary_source,
+    count_p,
+    entries,
+    false_positives,
+    gaussian_blur,
+    ladders,
+    needed_controls,
+    p_value,
+    rank_p,
+)
 from gan_zoo.registry import registry
 
 from .conftest import make_distribution, run_cli
@@ -38,19 +49,60 @@ def test_the_control_split_is_disjoint_from_train_and_heldout_and_leaves_heldout
     assert three.to_json()["n_control"] == 100 and "n_control" not in plain.to_json()
 
 
-def test_band_is_a_t_prediction_interval_and_judge_follows_the_worse_direction():
-    control = band([1.0, 2.0, 3.0, 4.0, 5.0], level=0.99)
-    half = 4.604094 * math.sqrt(2.5) * math.sqrt(1 + 1 / 5)  # t(0.995, 4) * sd * sqrt(1 + 1/k)
-    assert control["mean"] == 3.0 and control["sd"] == pytest.approx(math.sqrt(2.5))
-    assert control["low"] == pytest.approx(3 - half, rel=1e-6) and control["high"] == pytest.approx(3 + half, rel=1e-6)
-    effect, detected = judge(control["high"] + 0.01, control, "higher")
-    assert detected and effect == pytest.approx((control["high"] + 0.01 - 3) / math.sqrt(2.5))
-    assert not judge(control["high"] + 0.01, control, "lower")[1]  # better, not worse
-    assert judge(control["low"] - 0.01, control, "lower")[1]
-    assert not judge(3.0, control, "higher")[1]
-    assert band([1.0, 2.0], 0.99) is None  # no spread from two runs
-    flat = band([7.0, 7.0, 7.0], 0.99)  # a control without spread: any worse value is detected
-    assert judge(6.9, flat, "lower") == (None, True) and judge(7.0, flat, "lower") == (None, False)
+def test_the_rank_rule_counts_controls_at_least_as_bad_and_ties_never_detect():
+    controls = [float(v) for v in range(1, 20)]  # 19 control runs: the smallest p-value is 1/20
+    assert rank_p(25.0, controls, "higher") == pytest.approx(1 / 20)
+    assert rank_p(19.0, controls, "higher") == pytest.approx(2 / 20)  # a tie counts against detection
+    assert rank_p(25.0, controls, "lower") == 1.0 and rank_p(0.0, controls, "lower") == pytest.approx(1 / 20)
+    assert rank_p(3.0, [3.0] * 19, "higher") == 1.0  # a discrete score equal to every control: never detected
+    assert needed_controls(0.05) == 19 and needed_controls(0.01) == 99 and needed_controls(0.1) == 9
+
+
+def test_the_count_test_is_exact_and_no_collisions_in_both_arms_is_never_detected():
+    from scipy.stats import binom
+
+    pairs = 300 * 299 // 2
+    assert count_p((0, pairs), [(0, pairs)] * 19) == 1.0
+    assert count_p((0, pairs), [(4, pairs)] * 19) == 1.0
+    assert count_p((1, pairs), [(0, pairs)] * 19) == pytest.approx(1 / 20)  # the one collision is this run's
+    # 3 collisions against 5 in 19 controls: P(Bin(8, 1/20) >= 3)
+    assert count_p((3, pairs), [(1, pairs)] * 5 + [(0, pairs)] * 14) == pytest.approx(binom.sf(2, 8, 1 / 20))
+
+
+def cheap_runs(count: int, seed: int) -> list[dict]:
+    """`count` clean runs on digits in pixel space, each 60 items of its own random draw, scored three ways: a
+    mean (continuous), a coverage-like share of 20 reference items with a run item within a radius (discrete, a
+    handful of distinct values), and near-duplicate pairs (an event count, mostly zero)."""
+    from gan_zoo.plugins.digits_data import load_digits
+
+    items = load_digits().x.flatten(1)
+    distances = torch.cdist(items, items)
+    generator = torch.Generator().manual_seed(seed)
+    reference = torch.randperm(len(items), generator=generator)[:20]
+    upper = torch.triu(torch.ones(60, 60, dtype=torch.bool), diagonal=1)
+    runs = []
+    for _ in range(count):
+        run = torch.randperm(len(items), generator=generator)[:60]
+        near = distances[reference][:, run].min(1).values
+        pairs = distances[run][:, run][upper]
+        runs.append({"mean": {"value": float(items[run].mean()), "worse": "higher", "count": None},
+                     "coverage": {"value": float((near < 4.0).float().mean()), "worse": "lower", "count": None},
+                     "pairs": {"value": 0.0, "worse": "higher", "count": (int((pairs < 2.0).sum()), len(pairs))}})
+    return runs
+
+
+def test_clean_runs_are_detected_at_no_more_than_the_nominal_rate():
+    """300 independent tries, each 19 control runs and one more clean run judged as an adversary: per score (a
+    continuous mean, a discrete coverage, an event count) the rate stays within a binomial tolerance of 0.05."""
+    tries, alpha = 300, 0.05
+    runs = cheap_runs(20 * tries, seed=0)
+    assert len({r["coverage"]["value"] for r in runs}) < 15  # discrete: the case a t-band gets wrong
+    assert sum(r["pairs"]["count"][0] for r in runs) > 0  # the count test sees collisions, not only zeros
+    tolerance = alpha + 3 * math.sqrt(alpha * (1 - alpha) / tries)
+    for key in ("mean", "coverage", "pairs"):
+        hits = sum(p_value(runs[20 * t + 19][key], [r[key] for r in runs[20 * t:20 * t + 19]]) <= alpha
+                   for t in range(tries))
+        assert hits / tries <= tolerance, key
 
 
 def test_adversary_sources_give_n_items_of_what_they_claim():
@@ -88,18 +140,80 @@ def test_blur_keeps_flat_images_flat_and_spreads_a_point():
     assert blurred[0, 0, 4, 4] < 0.2 and blurred[0, 0, 4, 5] > 0.05
 
 
-def test_entries_judge_every_score_against_the_control_band():
-    def result(kind, adversary, strength, seed, value):
-        return {"status": "ok", "job": {"dataset": "d", "seed": seed, "gauntlet": {
-            "kind": kind, "adversary": adversary, "strength": strength, "level": 0.99}},
-            "eval": {"metrics": {"vendi": {"vendi": value, "features": "pixels", "n_fake": 500, "real": 10.0}}}}
+def gauntlet_result(kind, adversary, strength, seed, metrics, level=0.95):
+    return {"status": "ok", "job": {"dataset": "d", "seed": seed, "gauntlet": {
+        "kind": kind, "adversary": adversary, "strength": strength, "level": level}}, "eval": {"metrics": metrics}}
 
-    results = [result("control", "control", None, s, v) for s, v in enumerate([10.0, 10.5, 9.5, 10.2, 9.8])]
-    results += [result("family", "memorizer", 25, 0, 2.0), result("family", "memorizer", 400, 0, 9.9)]
+
+def vendi(value):
+    return {"vendi": {"vendi": value, "features": "pixels", "n_fake": 500, "real": 10.0}}
+
+
+def test_entries_judge_each_seed_by_rank_and_give_the_power_with_its_interval():
+    controls = [9.0 + 0.1 * i for i in range(20)]  # 20 control runs: 19 judge, one is held out in turn
+    results = [gauntlet_result("control", "control", None, 100 + s, vendi(v)) for s, v in enumerate(controls)]
+    results += [gauntlet_result("family", "memorizer", 25, s, vendi(2.0)) for s in range(5)]
+    results += [gauntlet_result("family", "memorizer", 400, s, vendi(v)) for s, v in enumerate([8.0, 8.5, 9.5,
+                                                                                              10.0, 10.5])]
     table = entries(results, registry())
     by_m = {e["strength"]: e for e in table}
-    assert by_m[25]["detected"] is True and by_m[400]["detected"] is False
-    assert by_m[25]["metric"] == "vendi" and by_m[25]["effect"] > 10 and by_m[400]["band"][0] < 9.9
+    assert by_m[25]["hits"] == 5 and by_m[25]["power"] == 1.0 and by_m[25]["detected"] is True
+    assert by_m[25]["p_values"] == [pytest.approx(1 / 21)] * 5 and by_m[25]["effect"] > 10
+    assert by_m[25]["power_ci"] == [pytest.approx(0.025 ** (1 / 5)), 1.0]  # Clopper-Pearson, 5 of 5
+    # the edge is the lowest control (one control at least as bad as a run is one too many at 20 controls)
+    assert by_m[400]["control"]["edge"] == 9.0 and by_m[400]["hits"] == 2 and by_m[400]["detected"] is False
+    ladder = next(row for row in ladders(table) if row["score"] == "vendi")
+    assert ladder["fool_point"] == 400 and ladder["fool_power"] == [2, 5]
+    assert ladder["uncertain"] == [25, 400]  # even 5 of 5 leaves the power anywhere above 0.478
+
+
+def test_too_few_control_runs_for_the_level_are_no_verdict_with_the_number_needed():
+    results = [gauntlet_result("control", "control", None, s, vendi(10.0 + s)) for s in range(10)]
+    results += [gauntlet_result("family", "memorizer", 25, 0, vendi(2.0))]
+    entry = entries(results, registry())[0]
+    assert entry["detected"] is None and "10 control runs" in entry["reason"] and "needs 19" in entry["reason"]
+    with pytest.raises(UserError, match="give at least 20 .19 to judge by rank"):
+        GauntletConfig(control_seeds=tuple(range(10)), level=0.95)
+    with pytest.raises(UserError, match="give at least 100"):
+        GauntletConfig(control_seeds=tuple(range(20)), level=0.99)
+    assert len(GauntletConfig(control_seeds=tuple(range(10)), level=0.9).control_seeds) == 10
+
+
+def test_held_out_control_runs_measure_the_false_positive_rate_per_score_and_for_any():
+    """20 control runs: held out in turn, the worst run of a score has p = 1/20 = alpha among the other 19, so it
+    alone is flagged; two scores whose worst runs differ flag two runs between them."""
+    def metrics(seed):  # fd is a shuffle of 0..19, highest (worst) at seed 17; vendi lowest (worst) at seed 0
+        return {**vendi(float(seed)), "fd": {"value": float((seed * 7) % 20), "n": 300, "real_floor": 1.0,
+                                             "features": "pixels"}}
+
+    results = [gauntlet_result("control", "control", None, s, metrics(s)) for s in range(20)]
+    found = false_positives(results, registry())["d"]
+    assert found["alpha"] == pytest.approx(0.05) and found["familywise"] == "report"
+    assert {key: (row["flagged"], row["runs"]) for key, row in found["scores"].items()} == {"vendi": (1, 20),
+                                                                                          "fd": (1, 20)}
+    assert (found["any"]["flagged"], found["any"]["runs"]) == (2, 20)
+    bonferroni = [{**r, "job": {**r["job"], "gauntlet": {**r["job"]["gauntlet"], "familywise": "bonferroni"}}}
+                  for r in results]
+    assert false_positives(bonferroni, registry())["d"]["alpha"] == pytest.approx(0.05 / len(found["scores"]))
+
+
+def birthday(collisions, n=300):
+    pairs = n * (n - 1) // 2
+    support = ({"value": pairs / collisions, "ci": [1.0, 2.0], "kind": "estimate"} if collisions else
+               {"value": pairs / 3.0, "ci": [pairs / 3.0, None], "kind": "lower_bound"})
+    return {"birthday": {"support": {**support, "method": "collision count", "ci_level": 0.99},
+                         "collisions": collisions, "pairs_examined": pairs, "largest_s": n, "features": "pixels",
+                         "grid_cut": None, "s50": None, "ml_estimate": None, "ml_kind": None}}
+
+
+def test_the_birthday_verdict_is_an_exact_count_test_that_no_collisions_never_triggers():
+    results = [gauntlet_result("control", "control", None, s, birthday(0)) for s in range(20)]
+    results += [gauntlet_result("noise", "noise", 1e-9, s, birthday(0)) for s in range(3)]
+    results += [gauntlet_result("family", "memorizer", 25, s, birthday(40)) for s in range(3)]
+    verdicts = {e["adversary"]: e for e in entries(results, registry())}
+    assert verdicts["noise"]["hits"] == 0 and verdicts["noise"]["p_values"] == [1.0] * 3
+    assert verdicts["memorizer"]["hits"] == 3 and verdicts["memorizer"]["control"]["rule"] == "count"
+    assert false_positives(results, registry())["d"]["scores"]["birthday.support"]["flagged"] == 0
 
 
 BAD_SUITES = [
@@ -109,10 +223,16 @@ BAD_SUITES = [
     ('[[adversary]]\nfamily = "vanilla"\nvary = "lr"\nstrengths = [1]', "vanilla is trained, not constructed"),
     ('[[adversary]]\nfamily = "memorizer"\nvary = "size"\nstrengths = [1]', "vary names the setting"),
     ('[[adversary]]\nfamily = "memorizer"\nvary = "m"\nstrengths = [0]', "m = 0: must be"),
-    ('[[adversary]]\nfamily = "memorizer"\ndamage = "noise"\nstrengths = [1]', "one of the two"),
-    ('[gauntlet]\ncontrol_seeds = [1, 2]\n[[adversary]]\ndamage = "noise"\nstrengths = [1]', "at least 3 seeds"),
+    ('[[adversary]]\nfamily = "memorizer"\ndamage = "noise"\nstrengths = [1]', "one of them"),
+    ('[gauntlet]\ncontrol_seeds = [1, 2]\n[[adversary]]\ndamage = "noise"\nstrengths = [1]', "give at least 20"),
     ('[gauntlet]\nn = 20000\n[[adversary]]\ndamage = "noise"\nstrengths = [1]', "n = 20000 exceeds the 12500"),
     ('[gauntlet]\nn = 100\n', "needs at least one [[adversary]]"),
+    ('[[adversary]]\nname = "partial-copy"\nstrengths = [1.5]', "partial-copy (f) = 1.5: must be"),
+    ('[[adversary]]\nname = "copy-flip"\nstrengths = [0.5]', "copy-flip: ring8 is not a set of images"),
+    ('[[adversary]]\nname = "copy-shift"\nset = {pixels = 0}\nstrengths = [0.5]', "pixels = 0: must be"),
+    ('[[adversary]]\nname = "smudge"\nstrengths = [0.5]', "unknown adversary 'smudge'"),
+    ('[[adversary]]\nname = "repeat"\nstrengths = [7]', "m = 7 does not divide n = 500"),
+    ('[[adversary]]\nname = "blend"\nvary = "f"\nstrengths = [0.5]', "drop vary"),
     ('[[adversary]]\ndamage = "noise"\nstrengths = [1]\n[[family]]\nname = "vanilla"', "not [[family]]"),
 ]
 
@@ -131,6 +251,7 @@ import torch
 
 from gan_zoo import Metric, hookimpl
 from gan_zoo.datasets import Data, DatasetSource
+from gan_zoo.harness.adversaries import Adversary
 
 
 class Spread(Metric):
@@ -149,9 +270,24 @@ def blobs(root):
     return Data(x, labels, centres, 0.05)
 
 
+class Shrink(Adversary):
+    name = "shrink"
+    description = "real items pulled towards the origin (a test plugin)"
+    strength = "s"
+    group = "damage"
+
+    def make(self, fresh, data, strength, config, generator):
+        return (1 - strength) * fresh.x
+
+
 @hookimpl
 def register_metrics(register):
     register(Spread)
+
+
+@hookimpl
+def register_adversaries(register):
+    register(Shrink)
 
 
 @hookimpl
@@ -167,6 +303,7 @@ seeds = [0]
 [gauntlet]
 n = 200
 control_seeds = [10, 11, 12, 13]
+level = 0.6  # four control runs judge at a false-positive rate of 0.4: enough for a test of the plumbing
 
 [eval.nn_distance]  # no [eval] metrics: every registered metric runs, the plugin's included
 capacities = [100]
@@ -184,10 +321,14 @@ strengths = [5, "all"]
 [[adversary]]
 damage = "drop-modes"
 strengths = [1]
+
+[[adversary]]
+name = "shrink"  # the plugin's adversary
+strengths = [0.5]
 """
 
 
-def test_a_tiny_gauntlet_places_a_third_party_metric_in_the_matrix_with_no_other_change(tmp_path):
+def test_a_tiny_gauntlet_places_a_third_party_metric_and_adversary_in_the_matrix_with_no_other_change(tmp_path):
     site = tmp_path / "site"
     make_distribution(site, "gan-zoo-spread", "0.1", {"spread_plugin": PLUGIN}, {"spread": "spread_plugin"})
     env = {"PYTHONPATH": str(site), "GAN_ZOO_CACHE": str(tmp_path / "cache")}
@@ -197,7 +338,8 @@ def test_a_tiny_gauntlet_places_a_third_party_metric_in_the_matrix_with_no_other
     table = json.loads((tmp_path / "out" / "gauntlet.json").read_text())
     assert {"metric", "adversary", "strength", "value", "band", "effect", "detected"} <= set(table[0])
     verdict = {(e["score"], e["adversary"], e["strength"]): e["detected"] for e in table}
-    assert {m for _, m, _ in verdict} == {"memorizer", "drop-modes"}
+    assert {m for _, m, _ in verdict} == {"memorizer", "drop-modes", "shrink"}
+    assert verdict["spread", "shrink", 0.5] is True  # half the spread: beyond every control run
     assert verdict["spread", "memorizer", 5] is not None and ("spread", "drop-modes", 1) in verdict
     assert verdict["birthday.support", "memorizer", 5] is True  # 200 draws of 5 items collide at once
     assert verdict["prdc.recall", "drop-modes", 1] is True and verdict["prdc.coverage", "drop-modes", 1] is True
@@ -207,19 +349,8 @@ def test_a_tiny_gauntlet_places_a_third_party_metric_in_the_matrix_with_no_other
     assert "The gauntlet" in board and "| spread | " in board
     page = (tmp_path / "out" / "leaderboard.html").read_text()
     assert 'class="detected"' in page and 'class="missed"' in page
-
-
-def test_a_log_scale_band_holds_a_heavy_tailed_size_and_still_detects():
-    """Support estimates from 1-3 collisions (41583, 62375, 124750: ring8's real items) are far from normal: on
-    the linear scale their band reaches below 0 and a memorizer's support of 27 passes; on the log scale it is
-    caught, and a value inside the control's range is not."""
-    from gan_zoo.harness.gauntlet import control_band, judge_on_scale
-
-    values = [124750.0, 124750.0, 62375.0, 41583.3, 124750.0, 41583.3, 62375.0, 41583.3]
-    linear, logged = control_band(values, 0.99, "linear"), control_band(values, 0.99, "log")
-    assert linear["low"] < 27 < linear["high"] and not judge_on_scale(27.0, linear, "lower")[1]
-    assert logged["scale"] == "log" and 27 < logged["low"] < 41583.3 and logged["high"] > 124750
-    effect, detected = judge_on_scale(27.0, logged, "lower")
-    assert detected and effect > 5
-    assert not judge_on_scale(60000.0, logged, "lower")[1]
-    assert control_band([3.0, -1.0, 2.0], 0.99, "log")["scale"] == "linear"  # not all positive: linear
+    # one table per adversary kind, each with the measured false-positive rates beside it
+    assert "<h3>memorizers</h3>" in page and "<h3>diversity loss</h3>" in page and "<h3>damage</h3>" in page
+    assert "measured false positives, each of 4 control runs held out" in page
+    rates = json.loads((tmp_path / "out" / "leaderboard.json").read_text())["gauntlet"]["false_positives"]["blobs4"]
+    assert rates["any"]["runs"] == 4 and rates["scores"]["spread"]["runs"] == 4

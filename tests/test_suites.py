@@ -21,7 +21,8 @@ def test_every_registered_suite_expands_into_runnable_jobs(name):
     assert suite.jobs and suite.description
     for job in suite.jobs:
         if job.gauntlet:  # an adversary or the control: constructed or made from real items, never trained
-            assert job.steps == 0 and not job.family and job.gauntlet["kind"] in ("control", "family", *DAMAGES)
+            assert job.steps == 0 and not job.family and job.gauntlet["kind"] in ("control", "family", "adversary",
+                                                                                *DAMAGES)
         else:
             family = REG.family(job.family)
             assert job.steps == 0 if family.kind == "constructed" else job.steps > 0

@@ -24,7 +24,10 @@ def digits():
 
 
 def tracker(data, out, metrics=METRICS, **kwargs):
-    return Tracker(data, metrics, out, n=kwargs.pop("n", 100), controls=kwargs.pop("controls", 3),
+    # few control runs keep the tests fast; the rank rule then judges at level 1 - 1 / (K + 1)
+    controls = kwargs.pop("controls", 3)
+    return Tracker(data, metrics, out, n=kwargs.pop("n", 100), controls=controls,
+                   level=kwargs.pop("level", 1 - 1 / (controls + 1)),
                    **{m: PIXELS for m in metrics if m != "birthday"}, **kwargs)
 
 

@@ -6,9 +6,13 @@ numbers come from harness.gauntlet (the protocol and the detection rule are docu
 
 gauntlet.json: a list, one entry per data set, score, adversary and strength: dataset, metric (the registered
 metric), score (its leaderboard column key), label, worse, adversary, kind, vary (a family's setting, else
-null), strength, value (mean over its seeds), values, seeds, band [low, high] (null without a control spread),
-control {mean, sd, k, level, low, high, scale} (scale "log": mean and sd are of the logs), effect (control sds,
-positive when worse; null when the control has no spread), detected (true, false, or null with a reason).
+null), harder (which way the strength is harder to detect), strength, value (mean over its seeds), values,
+seeds, alpha (the false-positive rate each run is judged at), p_values (one per seed), hits (runs detected),
+runs, power (hits / runs), power_ci (Clopper-Pearson 95%), detected (power at least one half; null with a
+reason), band [low, high] (the control runs' range with the detection edge on the worse side), control {mean,
+sd, k, alpha, scale, edge, low, high, rule} (scale "log": mean and sd are of the logs; rule "rank" or "count"),
+effect (control sds, positive when worse). The measured false-positive rates per data set
+(harness.gauntlet.false_positives) go to leaderboard.json, under gauntlet.false_positives.
 """
 
 from __future__ import annotations
@@ -18,34 +22,50 @@ import math
 import re
 
 from gan_zoo.app.plots import figure_png, pyplot
-from gan_zoo.harness.gauntlet import CONTROL, entries, ladders
+from gan_zoo.harness.gauntlet import CONTROL, entries, false_positives, ladders
 from gan_zoo.harness.gauntlet import label as adversary_label
 
-RULE = ("Detected (green): the adversary's value lies beyond the control's band in the metric's worse direction. "
-        "The band is a {level:.0%} prediction interval for one more run of real control items (a split neither "
-        "the adversaries nor the metrics' reference holds), over {k} control runs, each on its own split; every "
-        "source gives the same n items. Not detected (red): inside the band or on its better side, so at that "
-        "strength the metric cannot tell the adversary from real data. Cells: value (effect in control standard "
-        "deviations, + is worse).")
+RULE = ("Each cell: runs detected of runs (one per seed), the power's 95% interval, and the mean value. A run is "
+        "detected when its rank p-value among {k} control runs (real items of a split neither the adversaries "
+        "nor the metrics' reference holds, each on its own split) is at most {alpha:.3g}; the birthday test's "
+        "collision count is judged by an exact Poisson test against the control runs' counts. Green: detected "
+        "in at least half the runs (darker: more); red: in fewer (the adversary fools the score there). "
+        "False positives: each control run held out in turn and judged as an adversary; the any-score rate is "
+        "what reading every score at once costs ({familywise}).")
+
+
+GROUPS = {"family": "memorizers", "noise": "damage", "blur": "damage", "drop-modes": "diversity loss"}
+
+
+def group_of(spec: dict) -> str:
+    """The matrix a column goes to: adversaries of one kind side by side, so no table is wider than a screen."""
+    return spec.get("group") or GROUPS.get(spec["kind"], "other")
 
 
 def build(results: list[dict], registry) -> dict | None:
-    """The gauntlet of a results folder (None when it holds no gauntlet job): entries, ladders, column order."""
+    """The gauntlet of a results folder (None when it holds no gauntlet job): entries, ladders, column order per
+    data set and adversary group, and the measured false-positive rates."""
     table = entries(results, registry)
     if not table:
         return None
-    labels: dict[str, dict[tuple, str]] = {}  # per data set: (adversary, strength) -> label, in suite order
+    labels: dict[str, dict[tuple, tuple[str, str]]] = {}  # per data set: (adversary, strength) -> (label, group)
     for result in results:
         spec = result["job"].get("gauntlet")
         if spec and spec["kind"] != CONTROL:
-            labels.setdefault(result["job"]["dataset"], {})[spec["adversary"], spec["strength"]] = adversary_label(spec)
-    order = {}  # adversaries in the order the suite names them, each one's strengths ascending
+            labels.setdefault(result["job"]["dataset"], {})[spec["adversary"], spec["strength"]] = (
+                adversary_label(spec), group_of(spec))
+    order: dict[str, dict[str, list]] = {}  # data set -> group -> [(adversary, strength, label)], in suite order
     for dataset, named in labels.items():
         rank: dict[str, int] = {}
         for adversary, _ in named:
             rank.setdefault(adversary, len(rank))
-        order[dataset] = [(a, s, named[a, s]) for a, s in sorted(named, key=lambda c, r=rank: (r[c[0]], c[1]))]
-    return {"entries": table, "ladders": ladders(table), "columns": order}
+        groups: dict[str, list] = {}
+        for adversary, strength in sorted(named, key=lambda c, r=rank: (r[c[0]], c[1])):
+            label, group = named[adversary, strength]
+            groups.setdefault(group, []).append((adversary, strength, label))
+        order[dataset] = groups
+    return {"entries": table, "ladders": ladders(table), "columns": order,
+            "false_positives": false_positives(results, registry)}
 
 
 def _capacity(score: str) -> int | None:
@@ -67,59 +87,105 @@ def _cell(entry: dict | None) -> tuple[str, str]:
     """(text, state) of one matrix cell; state is detected, missed or unknown."""
     if entry is None:
         return "-", "unknown"
-    size = entry["effect"]
-    effect = "" if size is None else f" ({size:+.1f}σ)" if abs(size) < 1000 else f" ({size:+.1e}σ)"
-    state = {True: "detected", False: "missed", None: "unknown"}[entry["detected"]]
-    return f"{entry['value']:.3g}{effect}", state
+    if entry["detected"] is None:
+        return f"{entry['value']:.3g} (no verdict)", "unknown"
+    low, high = entry["power_ci"]
+    state = "detected" if entry["detected"] else "missed"
+    return f"{entry['hits']}/{entry['runs']} [{low:.2f}, {high:.2f}] {entry['value']:.3g}", state
+
+
+def _shade(entry: dict | None) -> str:
+    """A cell's background by its power: red at 0, through pale at one half, to green at 1."""
+    if entry is None or entry["power"] is None:
+        return "#eeeeee"
+    power = entry["power"]
+    if power >= 0.5:
+        t = (power - 0.5) * 2
+        return f"rgb({int(232 - 100 * t)},{int(245 - 45 * t)},{int(233 - 100 * t)})"
+    t = (0.5 - power) * 2
+    return f"rgb({int(255 - 5 * t)},{int(235 - 80 * t)},{int(238 - 80 * t)})"
 
 
 def _control(cells: dict) -> str:
-    control = next(iter(cells.values()))["control"]
+    control = next((e["control"] for e in cells.values() if e["control"]), None)
     if control is None:
         return "-"
-    band = f"[{control['low']:.3g}, {control['high']:.3g}]"
+    edge = ("exact count test" if control["rule"] == "count" else "-") if control["edge"] is None \
+        else f"edge {control['edge']:.3g}"
     if control["scale"] == "log":  # mean and sd of the logs: the geometric mean, and the spread as a factor
-        return f"{math.exp(control['mean']):.3g} ×/÷ {math.exp(control['sd']):.2g} {band}"
-    return f"{control['mean']:.3g} ± {control['sd']:.2g} {band}"
+        return f"{math.exp(control['mean']):.3g} ×/÷ {math.exp(control['sd']):.2g}, {edge}"
+    return f"{control['mean']:.3g} ± {control['sd']:.2g}, {edge}"
+
+
+def _false_positive(gauntlet: dict, dataset: str, key: str) -> str:
+    row = gauntlet["false_positives"].get(dataset, {}).get("scores", {}).get(key)
+    if not row or not row["runs"]:
+        return "-"
+    return f"{row['flagged']}/{row['runs']} [{row['ci'][0]:.2f}, {row['ci'][1]:.2f}]"
+
+
+def _any_false_positive(gauntlet: dict, dataset: str) -> str:
+    found = gauntlet["false_positives"].get(dataset)
+    if not found or not found["any"]["runs"]:
+        return f"{dataset}: no control run could be held out and judged"
+    hits, runs, (low, high) = found["any"]["flagged"], found["any"]["runs"], found["any"]["ci"]
+    return (f"{dataset}: measured false positives, each of {runs} control runs held out and judged against the "
+            f"rest at {found['alpha']:.3g} per score: any of {len(found['scores'])} scores flagged {hits}/{runs} "
+            f"clean runs ({hits / runs:.0%}, 95% interval {low:.0%} to {high:.0%}); per score in the "
+            f"'false positives' column.")
 
 
 def _fool_points(gauntlet: dict, dataset: str) -> list[list[str]]:
-    """Per score, for each family ladder: the smallest strength (a memorised support m) it misses, with p log p
-    beside the NND."""
+    """Per score and ladder: the fool point (first strength, easiest to hardest, with power below one half), the
+    strengths whose power interval holds one half, and p log p beside the NND."""
     rows = []
     for ladder in gauntlet["ladders"]:
-        if ladder["dataset"] != dataset or len(ladder["strengths"]) < 2 or ladder["kind"] != "family":
+        if ladder["dataset"] != dataset or len(ladder["strengths"]) < 2:
             continue
-        key, top = ladder["vary"] or "strength", ladder["strengths"][-1]
-        point = (f"{key} = {ladder['fool_point']:g}" if ladder["fool_point"] is not None
-                 else f"not fooled up to {key} = {top:g}")
+        key, hardest = ladder["vary"] or "strength", ladder["strengths"][-1]
+        point = (f"{key} = {ladder['fool_point']:g} ({ladder['fool_power'][0]}/{ladder['fool_power'][1]})"
+                 if ladder["fool_point"] is not None else f"not fooled up to {key} = {hardest:g}")
         p = _capacity(ladder["score"])
         rows.append([ladder["label"], ladder["adversary"], point,
-                     ", ".join(f"{m:g}" for m in ladder["detected_at"]) or "none",
+                     ", ".join(f"{m:g}" for m in ladder["uncertain"]) or "none",
                      "" if p is None else f"{p * math.log(p):.3g}"])
     return rows
 
 
-FOOL_HEADER = ["score", "adversary", "fool point (smallest strength missed)", "detected at", "p log p (NND)"]
+FOOL_HEADER = ["score", "adversary", "fool point (power < 1/2)", "power interval holds 1/2 at", "p log p (NND)"]
+
+
+def _levels(gauntlet: dict) -> dict:
+    found = next(iter(gauntlet["false_positives"].values()), None)
+    controls = [e["control"] for e in gauntlet["entries"] if e["control"]]
+    familywise = ("Bonferroni: each score at (1 - level) / scores, so any score at most 1 - level"
+                  if found and found["familywise"] == "bonferroni" else "reported, not controlled; "
+                  "familywise = \"bonferroni\" bounds it")
+    return {"alpha": controls[0]["alpha"] if controls else 0.05, "k": controls[0]["k"] if controls else 0,
+            "familywise": familywise}
 
 
 def markdown(gauntlet: dict, plot_files: dict) -> str:
     lines = ["## The gauntlet: which metric catches which adversary", "",
-             RULE.format(**_levels(gauntlet)), "", "✔ detected, ✘ not detected, ? no verdict.", ""]
+             RULE.format(**_levels(gauntlet)), "", "✔ detected in at least half the runs, ✘ in fewer, ? no verdict.",
+             ""]
     marks = {"detected": "✔", "missed": "✘", "unknown": "?"}
-    for dataset, columns in gauntlet["columns"].items():
-        header = ["score", "control: mean ± sd [band]"] + [label for _, _, label in columns]
-        lines += [f"### {dataset}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for _, label, cells in _rows(gauntlet, dataset):
-            texts = []
-            for adversary, strength, _ in columns:
-                text, state = _cell(cells.get((adversary, strength)))
-                texts.append(f"{marks[state]} {text}")
-            lines.append("| " + " | ".join([label, _control(cells)] + texts).replace("|", "\\|")
-                         .replace(" \\| ", " | ") + " |")
+    for dataset, groups in gauntlet["columns"].items():
+        lines += [f"### {dataset}", "", _any_false_positive(gauntlet, dataset), ""]
+        for group, columns in groups.items():
+            header = ["score", "control: mean ± sd, edge", "false positives"] + [label for _, _, label in columns]
+            lines += [f"#### {dataset}: {group}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            for key, label, cells in _rows(gauntlet, dataset):
+                texts = []
+                for adversary, strength, _ in columns:
+                    text, state = _cell(cells.get((adversary, strength)))
+                    texts.append(f"{marks[state]} {text}")
+                lines.append("| " + " | ".join([label, _control(cells), _false_positive(gauntlet, dataset, key)]
+                                               + texts).replace("|", "\\|").replace(" \\| ", " | ") + " |")
+            lines.append("")
         fools = _fool_points(gauntlet, dataset)
         if fools:
-            lines += ["", "| " + " | ".join(FOOL_HEADER) + " |", "|" + "---|" * len(FOOL_HEADER)]
+            lines += ["| " + " | ".join(FOOL_HEADER) + " |", "|" + "---|" * len(FOOL_HEADER)]
             lines += ["| " + " | ".join(row) + " |" for row in fools]
         if dataset in plot_files:
             lines += ["", f"![{dataset} gauntlet]({plot_files[dataset]})"]
@@ -128,24 +194,27 @@ def markdown(gauntlet: dict, plot_files: dict) -> str:
 
 
 def text_tables(gauntlet: dict) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(data set, header, rows) per data set: the matrix for a terminal, a mark per cell."""
-    marks = {"detected": "yes", "missed": "no", "unknown": "?"}
+    """(title, header, rows) per data set and adversary group: the matrix for a terminal, runs detected per cell."""
     tables = []
-    for dataset, columns in gauntlet["columns"].items():
-        rows = [[label] + [marks[_cell(cells.get((a, s)))[1]] for a, s, _ in columns]
-                for _, label, cells in _rows(gauntlet, dataset)]
-        tables.append((f"gauntlet on {dataset} (detected?)", ["score"] + [lab for _, _, lab in columns], rows))
+    for dataset, groups in gauntlet["columns"].items():
+        for group, columns in groups.items():
+            rows = []
+            for _, label, cells in _rows(gauntlet, dataset):
+                found = [cells.get((a, s)) for a, s, _ in columns]
+                rows.append([label] + ["?" if e is None or e["hits"] is None else f"{e['hits']}/{e['runs']}"
+                                       for e in found])
+            tables.append((f"gauntlet on {dataset}, {group} (runs detected)",
+                           ["score"] + [lab for _, _, lab in columns], rows))
     return tables
 
 
 STYLE = """
-table.gauntlet { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
-table.gauntlet th, table.gauntlet td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
+table.gauntlet { border-collapse: collapse; margin: 1em 0; font-size: 0.8em; }
+table.gauntlet th, table.gauntlet td { border: 1px solid #ccc; padding: 2px 5px; text-align: right; }
 table.gauntlet td:first-child { text-align: left; }
-table.gauntlet th { background: #f0f0f0; }
-td.detected { background: #c8e6c9; }
-td.missed { background: #ffcdd2; }
-td.unknown { background: #eeeeee; }
+table.gauntlet th { background: #f0f0f0; max-width: 9em; }
+div.gauntlet-group { overflow-x: auto; max-width: 100%; }
+td.detected, td.missed, td.unknown { white-space: nowrap; }
 """
 
 
@@ -153,17 +222,21 @@ def html_section(gauntlet: dict, plots: dict, data_uri) -> str:
     e = html.escape
     parts = ["<h1>The gauntlet: which metric catches which adversary</h1>",
              f"<p>{e(RULE.format(**_levels(gauntlet)))}</p>"]
-    for dataset, columns in gauntlet["columns"].items():
-        parts.append(f"<h2>{e(dataset)}</h2><table class=\"gauntlet\"><thead><tr><th>score</th>"
-                     "<th>control: mean ± sd [band]</th>"
-                     + "".join(f"<th>{e(label)}</th>" for _, _, label in columns) + "</tr></thead><tbody>")
-        for _, label, cells in _rows(gauntlet, dataset):
-            row = [f"<td>{e(label)}</td><td>{e(_control(cells))}</td>"]
-            for adversary, strength, _ in columns:
-                text, state = _cell(cells.get((adversary, strength)))
-                row.append(f"<td class=\"{state}\">{e(text)}</td>")
-            parts.append("<tr>" + "".join(row) + "</tr>")
-        parts.append("</tbody></table>")
+    for dataset, groups in gauntlet["columns"].items():
+        parts.append(f"<h2>{e(dataset)}</h2><p>{e(_any_false_positive(gauntlet, dataset))}</p>")
+        for group, columns in groups.items():
+            parts.append(f"<h3>{e(group)}</h3><div class=\"gauntlet-group\"><table class=\"gauntlet\"><thead><tr>"
+                         "<th>score</th><th>control: mean ± sd, edge</th><th>false positives</th>"
+                         + "".join(f"<th>{e(label)}</th>" for _, _, label in columns) + "</tr></thead><tbody>")
+            for key, label, cells in _rows(gauntlet, dataset):
+                row = [f"<td>{e(label)}</td><td>{e(_control(cells))}</td>"
+                       f"<td>{e(_false_positive(gauntlet, dataset, key))}</td>"]
+                for adversary, strength, _ in columns:
+                    entry = cells.get((adversary, strength))
+                    text, state = _cell(entry)
+                    row.append(f"<td class=\"{state}\" style=\"background:{_shade(entry)}\">{e(text)}</td>")
+                parts.append("<tr>" + "".join(row) + "</tr>")
+            parts.append("</tbody></table></div>")
         fools = _fool_points(gauntlet, dataset)
         if fools:
             parts.append("<table class=\"gauntlet\"><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in FOOL_HEADER)
@@ -171,19 +244,14 @@ def html_section(gauntlet: dict, plots: dict, data_uri) -> str:
                                                             + "</tr>" for row in fools) + "</tbody></table>")
         if dataset in plots:
             parts.append(f"<figure><img class=\"plot\" alt=\"{e(dataset)} gauntlet\" "
-                         f"src=\"{data_uri(plots[dataset])}\"><figcaption>{e(dataset)}: each score against "
-                         f"memorised support m</figcaption></figure>")
+                         f"src=\"{data_uri(plots[dataset])}\"><figcaption>{e(dataset)}: each score's power against "
+                         f"each adversary's strength</figcaption></figure>")
     return "\n".join(parts)
 
 
-def _levels(gauntlet: dict) -> dict:
-    controls = [e["control"] for e in gauntlet["entries"] if e["control"]]
-    return {"level": controls[0]["level"] if controls else 0.99, "k": controls[0]["k"] if controls else 0}
-
-
 def plot(gauntlet: dict, dataset: str) -> bytes | None:
-    """Each score against memorised support m (log axis), one line per family ladder, the control band shaded;
-    filled markers where the adversary is detected."""
+    """Power curves: per score, the share of runs detected (with its 95% interval) against memorised support m
+    (log axis), one line per family ladder; the dashed line is one half, where the fool point lies."""
     ladders = [ladder for ladder in gauntlet["ladders"] if ladder["dataset"] == dataset
                and len(ladder["strengths"]) >= 2 and ladder["kind"] == "family"]
     scores = list(dict.fromkeys(ladder["score"] for ladder in ladders))
@@ -194,30 +262,26 @@ def plot(gauntlet: dict, dataset: str) -> bytes | None:
     figure, grid = pyplot().subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
     for axes, score in zip(grid.flat, scores, strict=False):
         found = [e for e in gauntlet["entries"] if e["dataset"] == dataset and e["score"] == score]
-        control = next((e["control"] for e in found if e["control"]), None)
-        if control:
-            axes.axhspan(control["low"], control["high"], color="grey", alpha=0.25, label="control band")
-            centre = math.exp(control["mean"]) if control["scale"] == "log" else control["mean"]
-            axes.axhline(centre, color="grey", linewidth=1)
         for index, ladder in enumerate(ladder for ladder in ladders if ladder["score"] == score):
-            rungs = sorted((e for e in found if e["adversary"] == ladder["adversary"]), key=lambda e: e["strength"])
-            x, y = [e["strength"] for e in rungs], [e["value"] for e in rungs]
-            line = axes.plot(x, y, marker="os^D"[index % 4], linestyle="-", label=ladder["adversary"],
-                             markerfacecolor="none")[0]
-            hits = [(a, b) for a, b, e in zip(x, y, rungs, strict=True) if e["detected"]]
-            if hits:
-                axes.plot(*zip(*hits, strict=True), marker="os^D"[index % 4], linestyle="none",
-                          color=line.get_color())
+            rungs = sorted((e for e in found if e["adversary"] == ladder["adversary"] and e["power"] is not None),
+                           key=lambda e: e["strength"])
+            if not rungs:
+                continue
+            x, y = [e["strength"] for e in rungs], [e["power"] for e in rungs]
+            spread = [[p - e["power_ci"][0] for p, e in zip(y, rungs, strict=True)],
+                      [e["power_ci"][1] - p for p, e in zip(y, rungs, strict=True)]]
+            axes.errorbar(x, y, yerr=spread, marker="os^D"[index % 4], capsize=2, label=ladder["adversary"])
+        axes.axhline(0.5, color="grey", linewidth=1, linestyle="--")
         axes.set_xscale("log")
-        if control and control["scale"] == "log":
-            axes.set_yscale("log")
-        axes.set_title(found[0]["label"] + f" ({found[0]['worse']} is worse)", fontsize=8)
+        axes.set_ylim(-0.05, 1.05)
+        axes.set_title(found[0]["label"], fontsize=8)
         axes.set_xlabel(" / ".join(sorted({ladder["vary"] or "strength" for ladder in ladders
                                            if ladder["score"] == score})), fontsize=8)
+        axes.set_ylabel("power", fontsize=8)
         axes.tick_params(labelsize=7)
     for axes in list(grid.flat)[len(scores):]:
         axes.axis("off")
     grid.flat[0].legend(fontsize=7)
-    figure.suptitle(f"{dataset}: every score against memorised support m (filled: detected)")
+    figure.suptitle(f"{dataset}: power (runs detected) against memorised support m")
     figure.tight_layout()
     return figure_png(figure)

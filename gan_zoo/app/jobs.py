@@ -79,7 +79,7 @@ SUITE_KEYS = {"suite", "resources", "eval", "family", "source", "gauntlet", "adv
 ENTRY_KEYS = {"datasets", "label", "seeds", "eval"}
 FAMILY_KEYS = ENTRY_KEYS | {"name", "steps", "set", "track"}
 SOURCE_KEYS = ENTRY_KEYS | {"source", "range", "resize"}
-ADVERSARY_KEYS = {"family", "vary", "set", "damage", "strengths", "datasets"}
+ADVERSARY_KEYS = {"family", "vary", "set", "damage", "name", "strengths", "datasets"}
 
 
 @dataclass
@@ -345,7 +345,8 @@ def _gauntlet_jobs(raw, path, head, registry, suite_eval, resources, where) -> l
         registry)
     datasets_at = where("suite", key="datasets")
     seeds = _seeds(head.get("seeds", [0]), where("suite", key="seeds"))
-    common = {"n": settings.n, "control_fraction": settings.control_fraction, "level": settings.level}
+    common = {"n": settings.n, "control_fraction": settings.control_fraction, "level": settings.level,
+              "familywise": settings.familywise}
     jobs = []
     for dataset in _string_list(head.get("datasets"), datasets_at, "datasets"):
         try:
@@ -365,17 +366,19 @@ def _gauntlet_jobs(raw, path, head, registry, suite_eval, resources, where) -> l
 
         jobs.extend(job({"kind": CONTROL, "adversary": CONTROL, "strength": None}, s) for s in settings.control_seeds)
         for index, table in enumerate(adversaries):
-            for spec in _adversary_specs(table, lambda key=None, i=index: where("adversary", i, key), data, registry):
+            for spec in _adversary_specs(table, lambda key=None, i=index: where("adversary", i, key), data, registry,
+                                         settings.n):
                 jobs.extend(job(spec, seed) for seed in seeds)
     return jobs
 
 
-def _adversary_specs(table, at, data, registry) -> list[dict]:
+def _adversary_specs(table, at, data, registry, n: int) -> list[dict]:
     """One [[adversary]] table's adversaries on one data set: a spec per strength, each checked now."""
     _no_unknown(table, ADVERSARY_KEYS, at())
-    if ("family" in table) == ("damage" in table):
-        raise UserError(f"{at()}: an [[adversary]] names a constructed family (family = \"memorizer\", vary = \"m\") "
-                        f"or a damage (damage = {' or '.join(map(repr, DAMAGES))}), one of the two")
+    if sum(key in table for key in ("family", "damage", "name")) != 1:
+        raise UserError(f"{at()}: an [[adversary]] names a constructed family (family = \"memorizer\", vary = \"m\"), "
+                        f"a damage (damage = {' or '.join(map(repr, DAMAGES))}) or a registered adversary (name = "
+                        f"\"partial-copy\"), one of them")
     if "datasets" in table and data.name not in _string_list(table["datasets"], at("datasets"), "datasets"):
         return []
     strengths = table.get("strengths")
@@ -393,6 +396,8 @@ def _adversary_specs(table, at, data, registry) -> list[dict]:
         return [{"kind": damage, "adversary": damage,
                  "strength": _checked(lambda s=s: damage_strength(damage, s, data), at("strengths"))}
                 for s in strengths]
+    if "name" in table:
+        return _registered_specs(table, strengths, at, data, registry, n)
     try:
         family = registry.family(table["family"])
     except UserError as exc:
@@ -412,6 +417,22 @@ def _adversary_specs(table, at, data, registry) -> list[dict]:
         specs.append({"kind": "family", "adversary": family.name, "vary": vary, "set": dict(overrides),
                       "strength": getattr(config, vary)})
     return specs
+
+
+def _registered_specs(table, strengths, at, data, registry, n: int) -> list[dict]:
+    """A registered adversary's specs, one per strength, each checked against its range and the data set."""
+    try:
+        adversary = registry.adversary(table["name"])
+    except UserError as exc:
+        raise UserError(f"{at('name')}: {exc}") from None
+    if "vary" in table:
+        raise UserError(f"{at('vary')}: {adversary.name} is graded by its own strength ({adversary.strength}); "
+                        f"drop vary")
+    overrides = table.get("set", {})
+    _checked(lambda: typed(adversary.Config, overrides, lambda key: at(key.split(".")[-1])), at("set"))
+    return [{"kind": "adversary", "adversary": adversary.name, "vary": adversary.strength, "set": dict(overrides),
+             "harder": adversary.harder, "group": adversary.group,
+             "strength": _checked(lambda s=s: adversary().check(s, data, n), at("strengths"))} for s in strengths]
 
 
 def _merged(base: dict, changes: dict) -> dict:

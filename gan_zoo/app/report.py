@@ -686,7 +686,8 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
                 atomic_write_bytes(out / gauntlet_files[name], payload)
         written["gauntlet"] = out / "gauntlet.json"
         atomic_write_json(written["gauntlet"], gauntlet["entries"])
-        board["gauntlet"] = {"entries": "gauntlet.json", "ladders": gauntlet["ladders"], "plots": gauntlet_files}
+        board["gauntlet"] = {"entries": "gauntlet.json", "ladders": gauntlet["ladders"], "plots": gauntlet_files,
+                             "false_positives": gauntlet["false_positives"]}
     if "json" in formats:
         written["json"] = out / "leaderboard.json"
         atomic_write_json(written["json"], board)
