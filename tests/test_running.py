@@ -87,12 +87,13 @@ def test_the_python_api_is_quiet_unless_asked_and_reports_the_classifier_trainin
     # 23 steps: a classifier no other test trains, so it is trained here, not read from the session's cache
     evaluate("memorizer", dataset="digits", metrics=["fd"], family_settings=["m=50"],
              features={"classifier": {"steps": 23}}, progress=heard.append)
-    assert heard[0] == "fd (1/1)"
+    assert heard[:2] == ["overlap: the source's items against the data set's splits", "fd (1/1)"]
     assert "training the domain classifier of digits: step 0/23 (once; cached after)" in heard
     assert any(line.startswith("training the domain classifier of digits: step 20/23, ETA ") for line in heard)
     evaluate("memorizer", dataset="digits", metrics=["fd"], family_settings=["m=50"],
              features={"classifier": {"steps": 23}})
     evaluate("memorizer", dataset="digits", metrics=["fd"], family_settings=["m=50"],
              features={"classifier": {"steps": 23}}, progress=True)
-    (line,) = capsys.readouterr().err.splitlines()  # the second call said nothing; the classifier is cached now
+    overlap, line = capsys.readouterr().err.splitlines()  # the second call said nothing; the classifier is cached
+    assert overlap.startswith("gan-zoo evaluate: overlap: ") and overlap.endswith(" s]")
     assert line.startswith("gan-zoo evaluate: fd (1/1) [") and line.endswith(" s]")
