@@ -90,3 +90,13 @@ def test_gan_zoo_eval_warns_in_one_line(digits, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == ["gan-zoo: warning: the source holds 359 of the 359 held-out items: "
                                           "held-out comparisons are not independent"]
+
+
+def test_a_large_source_hashes_every_item_for_copies_and_searches_a_sample_for_near_ones(digits):
+    noise = torch.rand(2400, 1, 8, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    source = torch.cat([noise[:1200], digits.heldout.x[:100], noise[1200:]])
+    with pytest.warns(UserWarning, match="holds at least 100 of the 359 held-out items"):
+        record = evaluate(source, dataset="digits", metrics=["fd"], seed=0, fd={"features": "pixels"})
+    overlap = record["overlap"]
+    assert overlap["checked"] == 2500 and overlap["near_checked"] == 2000
+    assert overlap["heldout"]["exact"] == 100 and overlap["heldout"]["held"] == 100
