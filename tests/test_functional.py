@@ -353,6 +353,23 @@ def test_vendi_known_answers_and_the_gram_trick():
     assert F.vendi(x) == pytest.approx(math.exp(-(w * w.log()).sum().item()), rel=1e-9)
 
 
+def test_fd_and_vendi_read_in_chunks_give_the_whole_matrix_answer():
+    """FD's covariance and Vendi's gram are summed over chunks of rows (no float64 copy of 50k x 2048 features);
+    chunks of 7 rows, uneven at the end, give the one-product definition's numbers."""
+    real, fake = gaussian(500, 16, 0).relu(), gaussian(400, 16, 1, shift=0.5, scale=1.3).relu()
+    whole = []
+    for x in (real, fake):
+        x64 = x.double()
+        centred = x64 - x64.mean(0)
+        whole.append((x64.mean(0), centred.T @ centred / (len(x) - 1)))
+    for (mean, cov), x in zip(whole, (real, fake), strict=True):
+        chunked_mean, chunked_cov = F._gaussian(x, chunk=7)
+        torch.testing.assert_close(chunked_mean, mean, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(chunked_cov, cov, rtol=1e-12, atol=1e-14)
+    assert F.fd(real, fake) == pytest.approx(F._frechet(*whole[0], *whole[1]), rel=1e-10)
+    assert F.vendi(real, chunk=7) == pytest.approx(F.vendi(real, chunk=len(real)), rel=1e-10)
+
+
 # ---------------------------------------------------------------- validation
 
 
