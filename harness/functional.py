@@ -180,22 +180,28 @@ def fd_to_reference(mu, sigma, fake: torch.Tensor) -> float:
     return _frechet(mu, sigma, *_gaussian(fake))
 
 
-def _unit_rows(x: torch.Tensor) -> torch.Tensor:
-    x = x.double()
-    norms = x.norm(dim=1, keepdim=True)
-    keep = norms[:, 0] > 0  # torchmetrics drops rows whose sum is 0; a zero row has no direction
-    return x[keep] / norms[keep]
+def _unit_rows(x: torch.Tensor, chunk: int):
+    """x's nonzero rows scaled to unit length in float64, chunk rows at a time; torchmetrics drops rows whose sum
+    is 0, and a zero row has no direction."""
+    for part in _double_chunks(x, chunk):
+        norms = part.norm(dim=1, keepdim=True)
+        keep = norms[:, 0] > 0
+        yield part[keep] / norms[keep]
 
 
-def _mean_min_cosine_distance(query: torch.Tensor, reference: torch.Tensor, block: int = 256) -> float:
-    """Mean over query rows of min over reference rows of 1 - |cos|, blocked over query rows."""
-    query, reference = _unit_rows(query), _unit_rows(reference)
-    if not len(query) or not len(reference):
+def _mean_min_cosine_distance(query: torch.Tensor, reference: torch.Tensor, block: int = 256,
+                              chunk: int = 4096) -> float:
+    """Mean over query rows of min over reference rows of 1 - |cos|: the reference in float64 chunks (each made
+    once), the query's float64 blocks made again per chunk, so neither set is ever copied whole to float64."""
+    best = None
+    for ref in _unit_rows(reference, chunk):
+        if not len(ref):
+            continue
+        nearest_cos = torch.cat([(part @ ref.T).abs().amax(dim=1) for part in _unit_rows(query, block)])
+        best = nearest_cos if best is None else torch.maximum(best, nearest_cos)
+    if best is None or not len(best):
         raise UserError("mifid: every row is zero; cosine distances need nonzero features")
-    total = 0.0
-    for start in range(0, len(query), block):
-        total += (1 - (query[start:start + block] @ reference.T).abs().amax(dim=1)).sum().item()
-    return total / len(query)
+    return (1 - best).sum().item() / len(best)
 
 
 def mifid(train: torch.Tensor, fake: torch.Tensor, real: torch.Tensor | None = None, cosine_threshold: float = 0.1,
