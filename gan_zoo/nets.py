@@ -55,14 +55,19 @@ class ConvNet(nn.Module):
     ending in a linear map to out_dim. With code_dim > 0 it also takes a code, joined to the image features
     through one hidden layer (BiGAN's joint discriminator)."""
 
-    def __init__(self, shape: tuple[int, int, int], channels: int, out_dim: int, code_dim: int = 0, width: int = 0):
+    def __init__(self, shape: tuple[int, int, int], channels: int | list[int], out_dim: int, code_dim: int = 0,
+                 width: int = 0):
+        """channels: the first layer's, doubled by each stride-2 layer; or a list, one per layer (1 + doublings)."""
         super().__init__()
         in_channels, size, _ = shape
         base, doublings = upsampling_plan(size)
-        layers, c = [nn.Conv2d(in_channels, channels, 3, padding=1), nn.LeakyReLU(0.2)], channels
-        for _ in range(doublings):
-            layers += [nn.Conv2d(c, c * 2, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
-            c *= 2
+        widths = channels if isinstance(channels, list) else [channels * 2**k for k in range(doublings + 1)]
+        if len(widths) != doublings + 1:
+            raise ValueError(f"ConvNet on {size}x{size} images has {doublings + 1} layers, got {len(widths)} widths")
+        layers, c = [nn.Conv2d(in_channels, widths[0], 3, padding=1), nn.LeakyReLU(0.2)], widths[0]
+        for out in widths[1:]:
+            layers += [nn.Conv2d(c, out, 4, stride=2, padding=1), nn.LeakyReLU(0.2)]
+            c = out
         self.features = nn.Sequential(*layers, nn.Flatten())
         features = c * base**2
         self.head = (nn.Linear(features, out_dim) if not code_dim else

@@ -137,11 +137,21 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, subset_size:
             "subset_size": sizes.pop(), "seed": seed}
 
 
-def _gaussian(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    x = x.double()
-    mean = x.mean(0)
-    centred = x - mean
-    return mean, centred.T @ centred / (len(x) - 1)
+def _double_chunks(x: torch.Tensor, chunk: int):
+    """x's rows in float64, chunk rows at a time: a float64 copy of all of x would be n d 8 bytes (800 MB at
+    n = 50 000, d = 2048), twice the float32 features themselves."""
+    for start in range(0, len(x), chunk):
+        yield x[start:start + chunk].double()
+
+
+def _gaussian(x: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and unbiased covariance in float64, two passes over chunks of rows (memory d^2 + chunk d)."""
+    mean = sum(part.sum(0) for part in _double_chunks(x, chunk)) / len(x)
+    scatter = torch.zeros(x.shape[1], x.shape[1], dtype=torch.float64, device=x.device)
+    for part in _double_chunks(x, chunk):
+        centred = part - mean
+        scatter.addmm_(centred.T, centred)
+    return mean, scatter / (len(x) - 1)
 
 
 def _frechet(mu1, sigma1, mu2, sigma2) -> float:
@@ -170,22 +180,28 @@ def fd_to_reference(mu, sigma, fake: torch.Tensor) -> float:
     return _frechet(mu, sigma, *_gaussian(fake))
 
 
-def _unit_rows(x: torch.Tensor) -> torch.Tensor:
-    x = x.double()
-    norms = x.norm(dim=1, keepdim=True)
-    keep = norms[:, 0] > 0  # torchmetrics drops rows whose sum is 0; a zero row has no direction
-    return x[keep] / norms[keep]
+def _unit_rows(x: torch.Tensor, chunk: int):
+    """x's nonzero rows scaled to unit length in float64, chunk rows at a time; torchmetrics drops rows whose sum
+    is 0, and a zero row has no direction."""
+    for part in _double_chunks(x, chunk):
+        norms = part.norm(dim=1, keepdim=True)
+        keep = norms[:, 0] > 0
+        yield part[keep] / norms[keep]
 
 
-def _mean_min_cosine_distance(query: torch.Tensor, reference: torch.Tensor, block: int = 256) -> float:
-    """Mean over query rows of min over reference rows of 1 - |cos|, blocked over query rows."""
-    query, reference = _unit_rows(query), _unit_rows(reference)
-    if not len(query) or not len(reference):
+def _mean_min_cosine_distance(query: torch.Tensor, reference: torch.Tensor, block: int = 256,
+                              chunk: int = 4096) -> float:
+    """Mean over query rows of min over reference rows of 1 - |cos|: the reference in float64 chunks (each made
+    once), the query's float64 blocks made again per chunk, so neither set is ever copied whole to float64."""
+    best = None
+    for ref in _unit_rows(reference, chunk):
+        if not len(ref):
+            continue
+        nearest_cos = torch.cat([(part @ ref.T).abs().amax(dim=1) for part in _unit_rows(query, block)])
+        best = nearest_cos if best is None else torch.maximum(best, nearest_cos)
+    if best is None or not len(best):
         raise UserError("mifid: every row is zero; cosine distances need nonzero features")
-    total = 0.0
-    for start in range(0, len(query), block):
-        total += (1 - (query[start:start + block] @ reference.T).abs().amax(dim=1)).sum().item()
-    return total / len(query)
+    return (1 - best).sum().item() / len(best)
 
 
 def mifid(train: torch.Tensor, fake: torch.Tensor, real: torch.Tensor | None = None, cosine_threshold: float = 0.1,
@@ -280,18 +296,23 @@ def authpct(train: torch.Tensor, fake: torch.Tensor, block: int = 256) -> float:
     return (train_nn[index[:, 0]] < distance[:, 0]).double().mean().item()
 
 
-def vendi(x: torch.Tensor, kernel: str = "cosine", q: float = 1.0) -> float:
+def vendi(x: torch.Tensor, kernel: str = "cosine", q: float = 1.0, chunk: int = 4096) -> float:
     """Vendi score, the effective number of distinct items: exp(order-q entropy of eig(K / n)), K cosine."""
     if kernel != "cosine":
         raise UserError(f"vendi: kernel {kernel!r} is not available; use kernel='cosine' (normalised linear)")
-    x = _features(x, "x", min_rows=1).double()
-    norms = x.norm(dim=1, keepdim=True)
-    zero = int((norms[:, 0] == 0).sum())
+    x = _features(x, "x", min_rows=1)
+    zero = sum(int((part.norm(dim=1) == 0).sum()) for part in _double_chunks(x, chunk))
     if zero:
         raise UserError(f"vendi: {zero} rows are all zero and have no direction for the cosine kernel; drop them")
-    x = x / norms
     n, d = x.shape
-    gram = x.T @ x if d < n else x @ x.T  # same nonzero eigenvalues; the smaller of d x d and n x n
+    if d < n:  # X^T X shares X X^T's nonzero eigenvalues: summed over chunks of unit rows, no n x d float64 copy
+        gram = torch.zeros(d, d, dtype=torch.float64, device=x.device)
+        for part in _double_chunks(x, chunk):
+            unit = part / part.norm(dim=1, keepdim=True)
+            gram.addmm_(unit.T, unit)
+    else:
+        unit = x.double() / x.double().norm(dim=1, keepdim=True)
+        gram = unit @ unit.T
     p = torch.linalg.eigvalsh(gram / n)
     p = p[p > 0]
     if q == 1:

@@ -353,6 +353,28 @@ def test_vendi_known_answers_and_the_gram_trick():
     assert F.vendi(x) == pytest.approx(math.exp(-(w * w.log()).sum().item()), rel=1e-9)
 
 
+def test_fd_vendi_and_mifid_read_in_chunks_give_the_whole_matrix_answer():
+    """FD's covariance and Vendi's gram are summed over chunks of rows and MiFID's cosines taken chunk by chunk (no
+    float64 copy of 50k x 2048 features); chunks of 7 rows, uneven at the end, give the one-product numbers."""
+    real, fake = gaussian(500, 16, 0).relu(), gaussian(400, 16, 1, shift=0.5, scale=1.3).relu()
+    whole = []
+    for x in (real, fake):
+        x64 = x.double()
+        centred = x64 - x64.mean(0)
+        whole.append((x64.mean(0), centred.T @ centred / (len(x) - 1)))
+    for (mean, cov), x in zip(whole, (real, fake), strict=True):
+        chunked_mean, chunked_cov = F._gaussian(x, chunk=7)
+        torch.testing.assert_close(chunked_mean, mean, rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(chunked_cov, cov, rtol=1e-12, atol=1e-14)
+    assert F.fd(real, fake) == pytest.approx(F._frechet(*whole[0], *whole[1]), rel=1e-10)
+    assert F.vendi(real, chunk=7) == pytest.approx(F.vendi(real, chunk=len(real)), rel=1e-10)
+    real[3] = 0  # a zero row has no direction and is dropped, in whichever chunk it falls
+    unit = [x.double()[x.norm(dim=1) > 0] for x in (fake, real)]
+    unit = [x / x.norm(dim=1, keepdim=True) for x in unit]
+    whole_mifid = (1 - (unit[0] @ unit[1].T).abs().amax(dim=1)).mean().item()
+    assert F._mean_min_cosine_distance(fake, real, block=5, chunk=7) == pytest.approx(whole_mifid, rel=1e-12)
+
+
 # ---------------------------------------------------------------- validation
 
 

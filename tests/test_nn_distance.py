@@ -12,6 +12,7 @@ from gan_zoo.registry import registry
 
 CPU = torch.device("cpu")
 VECTOR = DataSpec((2,), latent_dim=2)
+COLOUR32 = DataSpec((3, 32, 32), latent_dim=64, bounded=True)  # the conv ladder reaches real discriminator sizes
 IMAGE = DataSpec((1, 8, 8), latent_dim=8, bounded=True)
 
 
@@ -22,7 +23,8 @@ def disc(name):
 
 @pytest.mark.parametrize("spec, name, target", [(VECTOR, "mlp", 1000), (VECTOR, "mlp", 100_000),
                                                 (IMAGE, "mlp", 10_000), (IMAGE, "conv", 20_000),
-                                                (VECTOR, "mlp:3", 5000)])
+                                                (VECTOR, "mlp:3", 5000)]
+                         + [(COLOUR32, "conv", target) for target in (1000, 10_000, 30_000, 100_000, 10**6, 10**7)])
 def test_capacity_is_the_exact_parameter_count_nearest_the_target(spec, name, target):
     cls, option = disc(name)
     capacity = at_capacity(cls, option, spec, 0, target)
@@ -46,12 +48,14 @@ def blobs(n, centre, seed):
     return (torch.randn(n, 2, generator=torch.Generator().manual_seed(seed)) + centre,)
 
 
-def test_batched_ensemble_matches_training_each_member_alone():
-    cls, option = disc("mlp")
+@pytest.mark.parametrize("name, spec", [("mlp", VECTOR), ("conv", DataSpec((3, 8, 8), latent_dim=8))])
+def test_batched_ensemble_matches_training_each_member_alone(name, spec):
+    cls, option = disc(name)
     config = EnsembleConfig(members=4, steps=25, batch_size=32)
-    real, fake = blobs(500, 0.0, 1), blobs(500, 0.5, 2)
-    batched = Ensemble(lambda: cls.build(VECTOR, 0, 16, option), config, seed=7, device=CPU)
-    looped = Ensemble(lambda: cls.build(VECTOR, 0, 16, option), config, seed=7, device=CPU, batched=False)
+    g = torch.Generator().manual_seed(1)
+    real, fake = (torch.randn(500, *spec.shape, generator=g),), (torch.randn(500, *spec.shape, generator=g) + 0.5,)
+    batched = Ensemble(lambda: cls.build(spec, 0, 16, option), config, seed=7, device=CPU)
+    looped = Ensemble(lambda: cls.build(spec, 0, 16, option), config, seed=7, device=CPU, batched=False)
     assert batched.mode == "vmap" and looped.mode == "loop"
     batched.fit(real, fake)
     looped.fit(real, fake)
@@ -60,7 +64,8 @@ def test_batched_ensemble_matches_training_each_member_alone():
         for name in a:
             assert torch.allclose(a[name], b[name], atol=1e-5), (k, name)
     assert torch.allclose(batched.scores(real), looped.scores(real), atol=1e-4)
-    members = batched.state_of_member(0)["net.net.0.weight"], batched.state_of_member(1)["net.net.0.weight"]
+    first = next(iter(batched.state_of_member(0)))
+    members = batched.state_of_member(0)[first], batched.state_of_member(1)[first]
     assert not torch.allclose(*members)  # each member has its own initialisation
 
 
