@@ -8,7 +8,7 @@ from gan_zoo.testing import check_declaration, check_family, check_metric
 FAMILIES = sorted(registry().families)
 METRICS = sorted(registry().metrics)
 DATASETS = ["ring8", "digits"]  # one vector, one image data set
-SMALL_SETTINGS = {"inception_score": {"samples": 200}, "birthday": {"trials": 2},
+SMALL_SETTINGS = {"inception_score": {"samples": 200}, "birthday": {"trials": 2}, "fld": {"samples": 500, "epochs": 5},
                   "nn_distance": {"capacities": [300], "max_items": 200, "ensemble": {"members": 2, "steps": 10}}}
 
 
