@@ -213,24 +213,29 @@ def test_prdc_decides_exact_ties_in_both_dtypes(dtype, k):
 # ---------------------------------------------------------------- KID, FD, MiFID against torchmetrics
 
 
-def test_kid_matches_torchmetrics_on_the_same_subsets():
+# few small subsets: each computes its own kernels; many large ones: the kernels of all rows are computed once
+@pytest.mark.parametrize("subsets, size", [(20, 50), (40, 150)])
+def test_kid_matches_torchmetrics_on_the_same_subsets(subsets, size, monkeypatch):
     from torchmetrics.image.kid import KernelInceptionDistance
 
     real, fake = gaussian(300, 12, 0, dtype=torch.float64), gaussian(260, 12, 1, shift=0.2, dtype=torch.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        metric = KernelInceptionDistance(feature=Identity(12), subsets=20, subset_size=50)
+        metric = KernelInceptionDistance(feature=Identity(12), subsets=subsets, subset_size=size)
     metric.update(real, real=True)
     metric.update(fake, real=False)
     torch.manual_seed(7)
     mean, std = metric.compute()
-    got = F.kid(real, fake, subsets=20, subset_size=50, seed=7)
+    got = F.kid(real, fake, subsets=subsets, subset_size=size, seed=7)
     np.testing.assert_allclose([got["mean"], got["std"]], [mean.item(), std.item()], rtol=1e-5)
-    assert got["subsets"] == 20 and got["subset_size"] == 50
+    assert got["subsets"] == subsets and got["subset_size"] == size
+    monkeypatch.setattr(F, "KERNEL_CACHE_BYTES", 0)  # every subset's own kernels: the same sums in another order
+    uncached = F.kid(real, fake, subsets=subsets, subset_size=size, seed=7)
+    np.testing.assert_allclose([uncached["mean"], uncached["std"]], [got["mean"], got["std"]], rtol=1e-12)
     # explicit indices give the same numbers; subset_size is capped at the smaller set
     generator = torch.Generator().manual_seed(7)
-    indices = [(torch.randperm(300, generator=generator)[:50], torch.randperm(260, generator=generator)[:50])
-               for _ in range(20)]
+    indices = [(torch.randperm(300, generator=generator)[:size], torch.randperm(260, generator=generator)[:size])
+               for _ in range(subsets)]
     assert F.kid(real, fake, indices=indices)["mean"] == pytest.approx(got["mean"], rel=1e-12)
     assert F.kid(real, fake, subsets=2, subset_size=1000)["subset_size"] == 260
 
