@@ -158,9 +158,10 @@ FOOL_HEADER = ["score", "adversary", "fool point (power < 1/2)", "power interval
 def _levels(gauntlet: dict) -> dict:
     found = next(iter(gauntlet["false_positives"].values()), None)
     controls = [e["control"] for e in gauntlet["entries"] if e["control"]]
-    familywise = ("Bonferroni: each score at (1 - level) / scores, so any score at most 1 - level"
-                  if found and found["familywise"] == "bonferroni" else "reported, not controlled; "
-                  "familywise = \"bonferroni\" bounds it")
+    familywise = {"bonferroni": "Bonferroni: each score at (1 - level) / scores, so any score at most 1 - level",
+                  "minp": "min-p: each run's p-values adjusted over the scores, so any score at most 1 - level"
+                  }.get(found["familywise"] if found else "report",
+                        "reported, not controlled; familywise = \"minp\" bounds it")
     return {"alpha": controls[0]["alpha"] if controls else 0.05, "k": controls[0]["k"] if controls else 0,
             "familywise": familywise}
 
