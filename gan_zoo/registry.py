@@ -124,19 +124,28 @@ def _selected_entry_points():
     return sorted(unique.values(), key=lambda ep: (ep.dist is None or ep.dist.name != "gan-zoo", ep.name))
 
 
-def load_registry() -> Registry:
-    """Load every selected entry point and collect what each registers (not cached: see registry())."""
+def load_registry(local_plugins: dict[str, object] | None = None) -> Registry:
+    """Load every selected entry point and collect what each registers (not cached: see registry()).
+
+    local_plugins: {name: module} of plugins that are not installed (a notebook's, a doc's, a plugin's own tests),
+    loaded after the entry points exactly as one would be, contract checks included; their distribution is
+    "local". A module is any object with `@hookimpl` functions, e.g. `sys.modules[__name__]`."""
     manager = pluggy.PluginManager("gan_zoo")
     manager.add_hookspecs(hookspecs)
     plugins: dict[str, Plugin] = {}
     modules = {}
-    for ep in _selected_entry_points():
-        dist = ep.dist
-        plugin = Plugin(ep.name, dist.name if dist else "?", dist.version if dist else "?")
-        plugins[ep.name] = plugin
+    loaders = [(Plugin(ep.name, ep.dist.name if ep.dist else "?", ep.dist.version if ep.dist else "?"), ep.load)
+               for ep in _selected_entry_points()]
+    for name, local in (local_plugins or {}).items():
+        if name in {plugin.name for plugin, _ in loaders}:
+            raise UserError(f"local plugin {name!r}: an installed plugin has that name; give the local one another")
+        loaders.append((Plugin(name, "local", "-"), lambda local=local: local))
+    for plugin, load in loaders:
+        name = plugin.name
+        plugins[name] = plugin
         try:
-            module = ep.load()
-            manager.register(module, name=ep.name)
+            module = load()
+            manager.register(module, name=name)
         except Exception as exc:  # a plugin's own bug: record it, keep the rest working
             plugin.error = f"{type(exc).__name__}: {exc}"
             continue
@@ -145,7 +154,7 @@ def load_registry() -> Registry:
             manager.unregister(module)
             plugin.error = f"unknown hook {unknown[0]}; the hooks are {', '.join('register_' + k for k in KINDS)}"
             continue
-        modules[ep.name] = module
+        modules[name] = module
 
     registry = Registry(list(plugins.values()))
     for name, module in modules.items():
