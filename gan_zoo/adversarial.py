@@ -19,6 +19,7 @@ from gan_zoo.family import GanModel
 class AdversarialGAN(GanModel):
     generator: nn.Module
     discriminator: nn.Module
+    encoder: nn.Module  # when "encoder" is among the players
 
     @property
     def critic_steps(self) -> int:

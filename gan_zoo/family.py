@@ -25,6 +25,7 @@ import itertools
 import json
 import math
 import typing
+from abc import abstractmethod  # for type checkers only: gan_zoo.contracts enforces it
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -91,6 +92,7 @@ class GanModel(nn.Module):
         """Latent codes on the CPU, so that a seed gives the same samples on every device."""
         return torch.randn(n, self.latent_dim, generator=generator)
 
+    @abstractmethod
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 

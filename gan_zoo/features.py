@@ -1,8 +1,9 @@
 """The feature-space contract: where metrics measure (pixels, a classifier's features, InceptionV3, ...).
 
 A FeatureSpace is registered through `register_feature_spaces`. `load(data, option, config, device)` returns an
-Extractor once per evaluation; the harness computes the features of each set of items once and shares them
-between every metric that measures in that space. A space named `base:option` (e.g. `timm:resnet18`) reaches
+Extractor once per evaluation (`data` is the LoadedDataset being evaluated on: a space may fit itself to its
+training split, as the domain classifier does); the harness computes the features of each set of items once and
+shares them between every metric that measures in that space. A space named `base:option` (e.g. `timm:resnet18`) reaches
 the space `base` with `option`.
 
 Nothing is ever downloaded unless the space's config says the user allowed it (`allow_download`), and weights
@@ -11,11 +12,15 @@ read from a file have their SHA-256 recorded in `Extractor.info`.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
+
+if TYPE_CHECKING:  # gan_zoo.datasets imports the family contract; this module stays below both
+    from gan_zoo.datasets import LoadedDataset
 
 
 @dataclass
@@ -24,11 +29,15 @@ class NoSettings:
 
 
 class Extractor:
-    """A loaded feature space: features of items, and class logits where the space has them (for IS)."""
+    """A loaded feature space: features of items, and class logits where the space has them (for IS).
+
+    The methods marked abstract are what a subclass must implement; the marks are for type checkers (no ABCMeta,
+    so nothing changes at run time: gan_zoo.testing.check_feature_space checks a space's extractor)."""
 
     def __init__(self, name: str, dim: int, info: dict | None = None):
         self.name, self.dim, self.info = name, dim, info or {}
 
+    @abstractmethod
     def features(self, items: torch.Tensor) -> torch.Tensor:
         """(N, *item shape) in the data set's layout and range -> (N, dim) float32 on the CPU."""
         raise NotImplementedError
@@ -45,6 +54,8 @@ class Extractor:
 
 
 class FeatureSpace:
+    """The abstract `load` is what a subclass must implement (checked when it registers: gan_zoo.contracts)."""
+
     name: ClassVar[str]
     description: ClassVar[str]
     Config: ClassVar[type] = NoSettings  # a dataclass, every field defaulted: set in a suite's [eval.features.NAME]
@@ -53,11 +64,14 @@ class FeatureSpace:
     # evaluation sets it on the instance it loads with
     report: Callable[[str], None] = staticmethod(lambda text: None)
 
-    def applies(self, data, option: str) -> str | None:
+    def applies(self, data: LoadedDataset, option: str) -> str | None:
         """Why this space cannot embed the data set's items (None when it can)."""
         return None
 
-    def load(self, data, option: str, config, device: torch.device) -> Extractor:
+    @abstractmethod
+    def load(self, data: LoadedDataset, option: str, config: Any, device: torch.device) -> Extractor:
+        """The space loaded for `data` (the evaluation's data set), with `option` (what follows "NAME:", or "")
+        and `config` (an instance of Config)."""
         raise NotImplementedError
 
     @classmethod

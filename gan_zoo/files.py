@@ -82,7 +82,8 @@ def open_image(path: Path, formats=("PNG", "JPEG")):
         try:
             image = Image.open(path, formats=list(formats))
         except Image.DecompressionBombError:
-            raise UserError(f"{path}: its header declares over {2 * Image.MAX_IMAGE_PIXELS} pixels (a decompression "
+            bomb = 2 * Image.MAX_IMAGE_PIXELS  # type: ignore[operator]  # never None here: PIL raises only when set
+            raise UserError(f"{path}: its header declares over {bomb} pixels (a decompression "
                             f"bomb?), at most {MAX_IMAGE_PIXELS} are read; {fix}") from None
     with image:
         width, height = image.size
@@ -93,7 +94,7 @@ def open_image(path: Path, formats=("PNG", "JPEG")):
 
 def versions() -> dict:
     """The versions a result was produced with."""
-    found = {"python": platform.python_version(), "platform": platform.platform()}
+    found: dict[str, str | None] = {"python": platform.python_version(), "platform": platform.platform()}
     for package in ("gan-zoo", "torch", "numpy", "safetensors", "pluggy"):
         try:
             found[package] = version(package)

@@ -24,9 +24,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from abc import abstractmethod  # for type checkers only: gan_zoo.contracts enforces it
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 
@@ -81,7 +82,8 @@ class Metric:
             return ctx.registry.feature_space(base)().applies(data, option)
         return None
 
-    def compute(self, ctx: EvalContext, config) -> dict:
+    @abstractmethod
+    def compute(self, ctx: EvalContext, config: Any) -> dict:
         raise NotImplementedError
 
     def headline(self, result: dict) -> float | None:

@@ -30,7 +30,7 @@ def upsampling_plan(size: int) -> tuple[int, int]:
 class ConvGenerator(nn.Module):
     """DCGAN: project the code to a small feature map, double it with transposed convolutions, tanh."""
 
-    def __init__(self, latent_dim: int, shape: tuple[int, int, int], channels: int):
+    def __init__(self, latent_dim: int, shape: tuple[int, ...], channels: int):  # (C, H, W)
         super().__init__()
         out_channels, height, width = shape
         if height != width:
@@ -55,7 +55,7 @@ class ConvNet(nn.Module):
     ending in a linear map to out_dim. With code_dim > 0 it also takes a code, joined to the image features
     through one hidden layer (BiGAN's joint discriminator)."""
 
-    def __init__(self, shape: tuple[int, int, int], channels: int | list[int], out_dim: int, code_dim: int = 0,
+    def __init__(self, shape: tuple[int, ...], channels: int | list[int], out_dim: int, code_dim: int = 0,
                  width: int = 0):
         """channels: the first layer's, doubled by each stride-2 layer; or a list, one per layer (1 + doublings)."""
         super().__init__()

@@ -17,12 +17,22 @@ import os
 import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from gan_zoo import hookspecs
 from gan_zoo.contracts import contract_problem
 from gan_zoo.errors import UserError
+
+if TYPE_CHECKING:  # for the annotations only: the registry loads before any plugin, and these pull in torch
+    from gan_zoo.datasets import DatasetSource
+    from gan_zoo.discriminators import DiscriminatorClass
+    from gan_zoo.family import GanModel
+    from gan_zoo.features import FeatureSpace
+    from gan_zoo.harness.adversaries import Adversary
+    from gan_zoo.metrics import Metric
+    from gan_zoo.suites import SuiteFile
 
 ENTRY_POINT_GROUP = "gan_zoo"
 KINDS = ("families", "datasets", "discriminators", "suites", "metrics", "feature_spaces", "adversaries")
@@ -53,41 +63,41 @@ class Plugin:
 @dataclass
 class Registry:
     plugins: list[Plugin]
-    families: dict[str, type] = field(default_factory=dict)  # name -> GanModel subclass
-    datasets: dict[str, object] = field(default_factory=dict)  # name -> DatasetSource
-    discriminators: dict[str, object] = field(default_factory=dict)  # name -> DiscriminatorClass
-    suites: dict[str, object] = field(default_factory=dict)  # name -> SuiteFile
-    metrics: dict[str, type] = field(default_factory=dict)  # name -> Metric subclass
-    feature_spaces: dict[str, type] = field(default_factory=dict)  # name -> FeatureSpace subclass
-    adversaries: dict[str, type] = field(default_factory=dict)  # name -> gauntlet Adversary subclass
+    families: dict[str, type[GanModel]] = field(default_factory=dict)
+    datasets: dict[str, DatasetSource] = field(default_factory=dict)
+    discriminators: dict[str, DiscriminatorClass] = field(default_factory=dict)
+    suites: dict[str, SuiteFile] = field(default_factory=dict)
+    metrics: dict[str, type[Metric]] = field(default_factory=dict)
+    feature_spaces: dict[str, type[FeatureSpace]] = field(default_factory=dict)
+    adversaries: dict[str, type[Adversary]] = field(default_factory=dict)  # the gauntlet's
     provider: dict[tuple[str, str], Plugin] = field(default_factory=dict)  # (kind, name) -> its plugin
 
-    def family(self, name: str) -> type:
+    def family(self, name: str) -> type[GanModel]:
         return self.lookup("families", name)
 
-    def dataset(self, name: str):
+    def dataset(self, name: str) -> DatasetSource:
         return self.lookup("datasets", name)
 
-    def discriminator(self, name: str):
+    def discriminator(self, name: str) -> DiscriminatorClass:
         return self.lookup("discriminators", name)
 
-    def suite(self, name: str):
+    def suite(self, name: str) -> SuiteFile:
         return self.lookup("suites", name)
 
-    def metric(self, name: str) -> type:
+    def metric(self, name: str) -> type[Metric]:
         return self.lookup("metrics", name)
 
-    def feature_space(self, name: str) -> type:
+    def feature_space(self, name: str) -> type[FeatureSpace]:
         """A feature space by name; `timm:ARCH` names the `timm` space with option ARCH."""
         return self.lookup("feature_spaces", name.partition(":")[0])
 
-    def adversary(self, name: str) -> type:
+    def adversary(self, name: str) -> type[Adversary]:
         return self.lookup("adversaries", name)
 
     def plugin_of(self, kind: str, name: str) -> Plugin:
         return self.provider[(kind, name)]
 
-    def lookup(self, kind: str, name: str):
+    def lookup(self, kind: str, name: str) -> Any:  # the typed accessors above say what each kind holds
         items = getattr(self, kind)
         if name in items:
             return items[name]
@@ -114,19 +124,28 @@ def _selected_entry_points():
     return sorted(unique.values(), key=lambda ep: (ep.dist is None or ep.dist.name != "gan-zoo", ep.name))
 
 
-def load_registry() -> Registry:
-    """Load every selected entry point and collect what each registers (not cached: see registry())."""
+def load_registry(local_plugins: dict[str, object] | None = None) -> Registry:
+    """Load every selected entry point and collect what each registers (not cached: see registry()).
+
+    local_plugins: {name: module} of plugins that are not installed (a notebook's, a doc's, a plugin's own tests),
+    loaded after the entry points exactly as one would be, contract checks included; their distribution is
+    "local". A module is any object with `@hookimpl` functions, e.g. `sys.modules[__name__]`."""
     manager = pluggy.PluginManager("gan_zoo")
     manager.add_hookspecs(hookspecs)
     plugins: dict[str, Plugin] = {}
     modules = {}
-    for ep in _selected_entry_points():
-        dist = ep.dist
-        plugin = Plugin(ep.name, dist.name if dist else "?", dist.version if dist else "?")
-        plugins[ep.name] = plugin
+    loaders = [(Plugin(ep.name, ep.dist.name if ep.dist else "?", ep.dist.version if ep.dist else "?"), ep.load)
+               for ep in _selected_entry_points()]
+    for name, local in (local_plugins or {}).items():
+        if name in {plugin.name for plugin, _ in loaders}:
+            raise UserError(f"local plugin {name!r}: an installed plugin has that name; give the local one another")
+        loaders.append((Plugin(name, "local", "-"), lambda local=local: local))
+    for plugin, load in loaders:
+        name = plugin.name
+        plugins[name] = plugin
         try:
-            module = ep.load()
-            manager.register(module, name=ep.name)
+            module = load()
+            manager.register(module, name=name)
         except Exception as exc:  # a plugin's own bug: record it, keep the rest working
             plugin.error = f"{type(exc).__name__}: {exc}"
             continue
@@ -135,7 +154,7 @@ def load_registry() -> Registry:
             manager.unregister(module)
             plugin.error = f"unknown hook {unknown[0]}; the hooks are {', '.join('register_' + k for k in KINDS)}"
             continue
-        modules[ep.name] = module
+        modules[name] = module
 
     registry = Registry(list(plugins.values()))
     for name, module in modules.items():

@@ -23,6 +23,7 @@ n items shaped like the data, every value finite.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod  # for type checkers only: gan_zoo.contracts enforces it
 from typing import ClassVar
 
 import torch
@@ -63,7 +64,9 @@ class Adversary:
             raise UserError(problem)
         return number(f"{self.name} ({self.strength})", strength, self.low, self.high)
 
-    def make(self, fresh: Data, data: LoadedDataset, strength: float, config, generator: torch.Generator):
+    @abstractmethod
+    def make(self, fresh: Data, data: LoadedDataset, strength: float, config, generator: torch.Generator
+             ) -> torch.Tensor | tuple[torch.Tensor, dict]:
         raise NotImplementedError
 
 

@@ -6,6 +6,7 @@ log D(G(z)) (non-saturating, the paper's practical advice and the default).
 """
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -78,7 +79,7 @@ class VanillaGAN(AdversarialGAN):
     Config = VanillaConfig
     # Vectors: 10000 steps (under 1.5 min) took the grid from 20 modes at 3000 to 22-24, high quality from 24% to 80%
     default_steps = {"vectors": 10000, "images": 3000}
-    losses = LOSSES  # the values config.loss may take
+    losses: ClassVar[tuple[str, ...]] = LOSSES  # the values config.loss may take
 
     def __init__(self, config: VanillaConfig, spec):
         super().__init__(config, spec)

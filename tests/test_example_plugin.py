@@ -1,13 +1,17 @@
 """The shipped example plugin, installed as a user would, is found, listed and usable; and it passes the
 same contract tests as the built-ins."""
 
+import ast
+import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+import gan_zoo
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.datasets import open_dataset
 from gan_zoo.errors import UserError
@@ -124,3 +128,32 @@ def test_its_discriminator_and_feature_space_pass_the_contracts(site, monkeypatc
         projection().load(ring8, "8", projection.Config(), torch.device("cpu"))
     record = check_metric(reg, "prdc", settings={"features": "random-projection", "samples": 500})
     assert record["metrics"]["prdc"]["space"] == {"dim": 64, "seed": 0}
+
+
+def test_imports_from_gan_zoo_only_names_it_exports():
+    """A plugin author copies the example: it must show the public API, `from gan_zoo import ...`, and nothing
+    deeper (gan_zoo.plugins.vanilla, gan_zoo.config, ... are internals that may move)."""
+    deeper, unknown = [], []
+    for path in sorted((EXAMPLE / "gan_zoo_lsgan").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                deeper += [f"{path.name}: import {a.name}" for a in node.names if a.name.startswith("gan_zoo")]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("gan_zoo") and node.level == 0:
+                if node.module != "gan_zoo":
+                    deeper.append(f"{path.name}: from {node.module} import ...")
+                unknown += [f"{path.name}: {a.name}" for a in node.names if a.name not in gan_zoo.__all__]
+    assert not deeper and not unknown, (deeper, unknown)
+
+
+def test_every_export_resolves_and_type_checkers_see_the_same_names():
+    """gan_zoo's exports are imported on first use (_EXPORTS), and again under TYPE_CHECKING for type checkers,
+    which cannot follow __getattr__: the two lists must name the same things from the same modules."""
+    init = Path(gan_zoo.__file__)
+    typed = {}
+    for node in ast.walk(ast.parse(init.read_text())):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for statement in node.body:
+                typed.update({a.name: statement.module for a in statement.names})
+    assert typed == gan_zoo._EXPORTS
+    for name, module in gan_zoo._EXPORTS.items():
+        assert getattr(gan_zoo, name) is getattr(importlib.import_module(module), name)

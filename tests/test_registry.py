@@ -145,3 +145,29 @@ def test_unknown_names_suggest_near_matches():
         load_registry().family("vanila")
     with pytest.raises(UserError, match=r"unknown dataset 'ring'; did you mean 'ring8'"):
         load_registry().dataset("ring")
+
+
+def _local_plugin(name: str, source: str):
+    import textwrap
+    import types
+
+    module = types.ModuleType(name)
+    exec(textwrap.dedent(source), module.__dict__)
+    return module
+
+
+def test_a_local_plugin_registers_like_an_installed_one_contract_checks_included():
+    good = _local_plugin("good_local", GOOD_FAMILY.format(name="mine"))
+    reg = load_registry(local_plugins={"mine": good})
+    assert reg.family("mine").description.startswith("a copy of vanilla")
+    assert reg.plugin_of("families", "mine").label == "mine (local -)" and "vanilla" in reg.families
+    grown = GOOD_FAMILY.format(name="mine").replace('description = "', 'kind = "grown"\n        description = "')
+    reg = load_registry(local_plugins={"mine": _local_plugin("broken_local", grown)})
+    assert "mine" not in reg.families
+    assert next(p for p in reg.plugins if p.name == "mine").error == ("family 'mine' has kind 'grown'; use 'trained' "
+                                                                       "or 'constructed'")
+
+
+def test_a_local_plugin_named_like_an_installed_one_is_refused():
+    with pytest.raises(UserError, match="local plugin 'vanilla': an installed plugin has that name"):
+        load_registry(local_plugins={"vanilla": _local_plugin("clash_local", GOOD_FAMILY.format(name="mine"))})

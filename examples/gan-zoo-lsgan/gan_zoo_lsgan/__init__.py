@@ -10,9 +10,7 @@ benchmark suite, `lsgan-vs-vanilla` (`gan-zoo bench lsgan-vs-vanilla`), a metric
 from dataclasses import dataclass
 from pathlib import Path
 
-from gan_zoo import hookimpl
-from gan_zoo.plugins.vanilla import VanillaConfig, VanillaGAN
-from gan_zoo.suites import SuiteFile
+from gan_zoo import SuiteFile, VanillaConfig, VanillaGAN, hookimpl
 
 from .maxout import MAXOUT
 from .nearest_train import NearestTrain

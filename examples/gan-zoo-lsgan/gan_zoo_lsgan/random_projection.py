@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gan_zoo import Extractor, FeatureSpace, UserError
-from gan_zoo.config import whole
+from gan_zoo import Extractor, FeatureSpace, UserError, whole
 
 
 @dataclass
