@@ -26,9 +26,9 @@ from pathlib import Path
 import torch
 
 from gan_zoo.checkpoint import load_model, read_checkpoint
+from gan_zoo.config import apply_overrides
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.errors import UserError
-from gan_zoo.family import apply_overrides
 from gan_zoo.harness.evaluate import EvalConfig, Evaluation
 from gan_zoo.harness.evaluate import evaluate as evaluate_source
 from gan_zoo.harness.sources import _safetensors_kind, open_source, refuse_conforming, refuse_missing

@@ -39,10 +39,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gan_zoo.config import choice, number, whole, wholes
+from gan_zoo.config import choice, number, typed, whole, wholes
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
-from gan_zoo.family import config_from_dict
 from gan_zoo.harness.adversaries import checked_items
 from gan_zoo.metrics import record_columns
 from gan_zoo.sources import ModelSource, TensorSource
@@ -108,12 +107,12 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
         items, facts = _drop_modes(control, int(strength), n, generator, data.name)
     elif kind == "adversary":
         adversary = registry.adversary(spec["adversary"])
-        config = config_from_dict(adversary.Config, spec.get("set", {}))  # typed at load
+        config = typed(adversary.Config, spec.get("set", {}))  # typed at load
         made = adversary().make(fresh, data, strength, config, generator)
         items, facts = checked_items(adversary.name, made, n, tuple(control.x.shape[1:]))
     elif kind == "family":
         family = registry.family(spec["adversary"])
-        config = config_from_dict(family.Config, {**spec.get("set", {}), spec["vary"]: strength})  # typed at load
+        config = typed(family.Config, {**spec.get("set", {}), spec["vary"]: strength})  # typed at load
         model = construct(family, config, data, seed, device)
         items = ModelSource(model).draw(n, seed).cpu()
         facts = model.facts()
