@@ -13,7 +13,7 @@ Protocol, per data set and seed:
     blur s         the control items blurred by a Gaussian of std s pixels
     drop-modes j   n control items of j classes (or known modes) picked at the seed; drawn with replacement when
                    those classes hold fewer than n items, and then the support (distinct items) is recorded
-    NAME s         a registered adversary (harness/adversaries.py; the built-ins in plugins/builtin_adversaries.py:
+    NAME s         a registered adversary (gan_zoo/adversaries.py; the built-ins in plugins/builtin_adversaries.py:
                    partial and disguised copies, blends, pull-to-centre, repeat) made from the n control items
                    the control source would give at the seed, and the splits; what it returns is checked
 - Detection: the control runs at K seeds, each its own split: K draws of each score's null distribution. One run

@@ -32,6 +32,7 @@ from gan_zoo.app.tracking import TrainTracking, onset_lines
 from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.config import Text, apply_overrides
 from gan_zoo.datasets import LoadedDataset, default_root, open_dataset
+from gan_zoo.devices import resolve_device
 from gan_zoo.errors import UserError
 from gan_zoo.files import atomic_write_bytes, atomic_write_json, refuse_overwriting_inputs, versions
 from gan_zoo.harness.api import is_checkpoint, resolve
@@ -40,7 +41,7 @@ from gan_zoo.harness.evaluate import DEFAULT_METRICS, EvalConfig, evaluate
 from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.harness.sources import RANGES
 from gan_zoo.registry import registry
-from gan_zoo.training import fmt_losses, resolve_device, run
+from gan_zoo.training import fmt_losses, run
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                       help="Where to compute; auto picks CUDA when present.")
