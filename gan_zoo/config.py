@@ -179,7 +179,7 @@ def _scalar(value, hint: type, name: str, where: Where, exact: bool):
         return int(value)
     if hint is int and not exact and isinstance(value, float) and value.is_integer():  # 1e3 in a suite file
         return int(value)
-    if hint is float and isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+    if hint is float and isinstance(value, numbers.Real) and not isinstance(value, bool) and _is_finite(value):
         return float(value)  # inf and nan are refused: results are strict JSON
     if hint is str and isinstance(value, str):
         return str(value)
@@ -212,6 +212,13 @@ def _bounds(low, high, low_open: bool = False, high_open: bool = False) -> str:
     return ""
 
 
+def _is_finite(value: numbers.Real) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        return False
+
+
 def _is_whole(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -226,7 +233,7 @@ def whole(name: str, value, low: int | None = None, high: int | None = None) -> 
 def number(name: str, value, low: float | None = None, high: float | None = None, *, low_open: bool = False,
            high_open: bool = False) -> float:
     """A finite float (an int is taken as one; a bool is not) between low and high, each bound open or closed."""
-    fits = (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    fits = (isinstance(value, numbers.Real) and not isinstance(value, bool) and _is_finite(value)
             and (low is None or (value > low if low_open else value >= low))
             and (high is None or (value < high if high_open else value <= high)))
     if fits:

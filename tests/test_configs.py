@@ -41,6 +41,7 @@ BAD = [
     (VanillaConfig, "lr", 0.0, "lr = 0.0: must be a finite number > 0"),
     (VanillaConfig, "lr", float("nan"), "lr = nan: must be a finite number > 0"),
     (VanillaConfig, "lr", "fast", "lr = 'fast': must be a finite number"),
+    (VanillaConfig, "lr", 10**400, "lr = 1000000"),
     (VanillaConfig, "beta1", 1.0, "beta1 = 1.0: must be a finite number in [0, 1)"),
     (VanillaConfig, "loss", "hinge", "loss must be one of non-saturating, minimax, not 'hinge'"),
     (VanillaConfig, "lr_schedule", "cosine", "lr_schedule must be one of auto, constant, linear, not 'cosine'"),
@@ -260,6 +261,7 @@ def test_plain_values_keep_their_types_and_exact_ones_refuse_a_whole_float():
     ({"inner": Text("3")}, "inner: expected a table of settings"),
     ({"rate": "0.1"}, "rate: rate takes a finite number, not '0.1'"),
     ({"width": True}, "width: width takes a whole number, not True"),
+    ({"rate": 10**400}, "rate: rate takes a finite number, not 1000000"),  # beyond any float
     ({"sizes": 5}, "sizes: sizes takes a list, not 5"),
     ({"limit": "7"}, "limit: limit takes a whole number, not '7'"),
     ({"mode": 1}, "mode: mode takes one of 'fast', 'slow', not 1"),
