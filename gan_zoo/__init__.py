@@ -31,7 +31,7 @@ _EXPORTS = {
     "FeatureSpace": "gan_zoo.features", "Extractor": "gan_zoo.features",
     "SampleSource": "gan_zoo.sources", "TensorSource": "gan_zoo.sources", "ModelSource": "gan_zoo.sources",
     "CallableSource": "gan_zoo.sources",
-    "Adversary": "gan_zoo.harness.adversaries",  # a gauntlet adversary's base, for plugins that add one
+    "Adversary": "gan_zoo.adversaries",  # a gauntlet adversary's base, for plugins that add one
     # the vanilla GAN, for a family that changes only its losses (the example plugin's LSGAN)
     "VanillaGAN": "gan_zoo.plugins.vanilla", "VanillaConfig": "gan_zoo.plugins.vanilla",
     "evaluate": "gan_zoo.harness.api",
@@ -43,6 +43,7 @@ __all__ = ["__version__", "hookimpl", *_EXPORTS]
 if TYPE_CHECKING:  # the same names, for type checkers, which cannot follow __getattr__ (tests/test_example_plugin.py
     # checks that the two lists agree)
     from gan_zoo.adversarial import AdversarialGAN
+    from gan_zoo.adversaries import Adversary
     from gan_zoo.app.tracking import Tracker
     from gan_zoo.config import choice, number, text, whole, wholes
     from gan_zoo.datasets import Data, DatasetSource, LoadedDataset, open_dataset
@@ -50,7 +51,6 @@ if TYPE_CHECKING:  # the same names, for type checkers, which cannot follow __ge
     from gan_zoo.errors import UserError
     from gan_zoo.family import DataSpec, GanModel
     from gan_zoo.features import Extractor, FeatureSpace
-    from gan_zoo.harness.adversaries import Adversary
     from gan_zoo.harness.api import evaluate
     from gan_zoo.metrics import Column, EvalContext, Metric
     from gan_zoo.plugins.vanilla import VanillaConfig, VanillaGAN

@@ -19,8 +19,6 @@ import importlib.metadata
 import json
 import math
 import re
-import types
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from safetensors import safe_open
 from safetensors.torch import save
 
 from gan_zoo import __version__
+from gan_zoo.config import SettingError, typed
 from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec, GanModel, config_to_json
 from gan_zoo.files import atomic_write_bytes
@@ -226,57 +225,15 @@ def read_checkpoint(path: Path) -> Checkpoint:
 
 # -- loading ---------------------------------------------------------------------------------------------------
 
-_TYPE_NAMES = {int: "a whole number", float: "a finite number", str: "a string", bool: "true or false"}
-
-
-def _fits(value, hint) -> bool:
-    """Whether a JSON value fits a Config field's type hint (ints are not bools; floats are finite)."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if hint is typing.Any:
-        return True
-    if origin in (typing.Union, types.UnionType):
-        return any(_fits(value, arg) for arg in args)
-    if hint is type(None) or hint is None:
-        return value is None
-    if origin is typing.Literal:
-        return value in args
-    if hint is bool:
-        return isinstance(value, bool)
-    if hint is int:
-        return _is_int(value)
-    if hint is float:
-        return _is_number(value)
-    if hint is str:
-        return isinstance(value, str)
-    if origin in (list, tuple) or hint in (list, tuple):
-        if not isinstance(value, list):
-            return False
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            return len(args) == len(value) and all(_fits(v, a) for v, a in zip(value, args, strict=True))
-        return not args or all(_fits(v, args[0]) for v in value)
-    if origin is dict or hint is dict:
-        return isinstance(value, dict) and (not args or all(_fits(v, args[1]) for v in value.values()))
-    return True  # a type this check does not know: the family's own checks decide
-
-
 def _config(path: Path, family: type, values: dict):
-    """The family's Config from the checkpoint's values, each checked against its field's type hint."""
-    config_cls = family.Config
-    fields = {field.name: field for field in dataclasses.fields(config_cls)}
+    """The family's Config from the checkpoint's values, each checked against its field's type as written."""
     try:
-        hints = typing.get_type_hints(config_cls)
-    except Exception:  # annotations the plugin cannot resolve: fall back to the ones that are real types
-        hints = {name: field.type for name, field in fields.items() if isinstance(field.type, type)}
-    for key, value in values.items():
-        if key not in fields:
-            near = difflib.get_close_matches(key, list(fields), n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise _damaged(path, f"config has a key {_show(key)} that {family.name} does not know{hint}")
-        if key in hints and not _fits(value, hints[key]):
-            wanted = _TYPE_NAMES.get(hints[key], f"of type {_show(hints[key], 30)}")
-            raise _damaged(path, f"config {key}={_show(value)} is not {wanted}")
-    try:
-        return config_cls(**values)
+        return typed(family.Config, values, exact=True)
+    except SettingError as exc:
+        if exc.wanted is None:  # no field has that name
+            hint = f" (did you mean {exc.near!r}?)" if exc.near else ""
+            raise _damaged(path, f"config has a key {_show(exc.key)} that {family.name} does not know{hint}") from None
+        raise _damaged(path, f"config {exc.key}={_show(exc.value)} is not {exc.wanted}") from None
     except UserError as exc:
         raise UserError(f"{path}: {exc}") from None
     except Exception as exc:  # a __post_init__ refusing the values

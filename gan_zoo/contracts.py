@@ -117,7 +117,7 @@ def _feature_space(cls) -> str | None:
 
 
 def _adversary(cls) -> str | None:
-    from gan_zoo.harness.adversaries import NEEDS, Adversary
+    from gan_zoo.adversaries import NEEDS, Adversary
 
     if not (isinstance(cls, type) and issubclass(cls, Adversary)):
         return "is not a gan_zoo.harness.adversaries.Adversary subclass"

@@ -20,11 +20,9 @@ families implement `construct`.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import itertools
 import json
 import math
-import typing
 from abc import abstractmethod  # for type checkers only: gan_zoo.contracts enforces it
 from dataclasses import dataclass
 from typing import ClassVar
@@ -164,45 +162,3 @@ class GanModel(nn.Module):
 
 def config_to_json(config) -> str:
     return json.dumps(dataclasses.asdict(config), sort_keys=True)
-
-
-def config_from_dict(config_cls: type, values: dict):
-    """A config from JSON values, rejecting unknown keys (they would be silently ignored otherwise)."""
-    names = {f.name for f in dataclasses.fields(config_cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise UserError(f"unknown config key {unknown[0]!r} for {config_cls.__name__}; "
-                        f"known: {', '.join(sorted(names))}")
-    return config_cls(**values)
-
-
-def apply_overrides(config, assignments: typing.Iterable[str]):
-    """Apply `key=value` strings (from --set) to a config, parsing each value by the field's type."""
-    hints = typing.get_type_hints(type(config))
-    changes = {}
-    for assignment in assignments:
-        key, sep, text = assignment.partition("=")
-        key = key.strip()
-        if not sep:
-            raise UserError(f"--set {assignment!r}: expected key=value, e.g. --set lr=1e-4")
-        if key not in hints:
-            near = difflib.get_close_matches(key, list(hints), n=1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            raise UserError(f"--set {key}: no such setting; {hint}settings: {', '.join(hints)}")
-        changes[key] = _parse_value(key, text.strip(), hints[key])
-    return dataclasses.replace(config, **changes)
-
-
-def _parse_value(key: str, text: str, hint):
-    target = hint if hint in (int, float, bool, str) else next(
-        (t for t in typing.get_args(hint) if t in (int, float, bool, str)), str)
-    if text.lower() in ("none", "null") and type(None) in typing.get_args(hint):
-        return None
-    try:
-        if target is bool:
-            if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return text.lower() in ("true", "1", "yes")
-        return target(text)
-    except ValueError:
-        raise UserError(f"--set {key}={text}: {key} takes a {target.__name__}") from None

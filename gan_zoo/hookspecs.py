@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # for the annotations only: importing these pulls in torch, and plugins import hookimpl first
+    from gan_zoo.adversaries import Adversary
     from gan_zoo.datasets import DatasetSource
     from gan_zoo.discriminators import DiscriminatorClass
     from gan_zoo.family import GanModel
     from gan_zoo.features import FeatureSpace
-    from gan_zoo.harness.adversaries import Adversary
     from gan_zoo.metrics import Metric
     from gan_zoo.suites import SuiteFile
 

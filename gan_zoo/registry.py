@@ -26,11 +26,11 @@ from gan_zoo.contracts import contract_problem
 from gan_zoo.errors import UserError
 
 if TYPE_CHECKING:  # for the annotations only: the registry loads before any plugin, and these pull in torch
+    from gan_zoo.adversaries import Adversary
     from gan_zoo.datasets import DatasetSource
     from gan_zoo.discriminators import DiscriminatorClass
     from gan_zoo.family import GanModel
     from gan_zoo.features import FeatureSpace
-    from gan_zoo.harness.adversaries import Adversary
     from gan_zoo.metrics import Metric
     from gan_zoo.suites import SuiteFile
 

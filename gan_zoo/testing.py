@@ -32,6 +32,7 @@ from gan_zoo.checkpoint import load_model, read_checkpoint
 from gan_zoo.contracts import contract_problem
 from gan_zoo.datasets import LoadedDataset, open_dataset
 from gan_zoo.discriminators import DiscriminatorClass
+from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
 from gan_zoo.features import Extractor, FeatureSpace
 from gan_zoo.registry import Registry
@@ -89,7 +90,7 @@ def check_metric(registry: Registry, name: str, dataset: str = "ring8", settings
                  features: dict | None = None) -> dict:
     """Declared as the contract says, and, on real held-out-like items of a data set it applies to, returns a
     result that is strict JSON with a finite headline (or refuses with a one-line UserError). Returns it."""
-    from gan_zoo.errors import UserError
+    # imported here, not at the top: this check runs through the harness; the contracts layer imports without it
     from gan_zoo.harness.evaluate import EvalConfig, evaluate
 
     metric = registry.metric(name)
@@ -131,6 +132,7 @@ def check_discriminator(cls: DiscriminatorClass, option: str = "", specs: tuple[
 
 def _check_capacities(cls: DiscriminatorClass, option: str, spec: DataSpec, capacities: tuple[int, ...]) -> int:
     """Returns the smallest target's width."""
+    # imported here, not at the top: this check runs through the harness; the contracts layer imports without it
     from gan_zoo.harness.discriminators import CAPACITY_TOLERANCE, at_capacity, count_parameters
 
     if not cls.fixed_capacity:
@@ -150,6 +152,7 @@ def _check_capacities(cls: DiscriminatorClass, option: str, spec: DataSpec, capa
 def _check_scores(cls: DiscriminatorClass, option: str, spec: DataSpec, codes: int, width: int) -> None:
     """Why these checks: an ensemble's members differ only by their seeds, items are scored in chunks of any size,
     Adam trains every parameter, and the members run batched under vmap unless they hold batch-norm statistics."""
+    # imported here, not at the top: this check runs through the harness; the contracts layer imports without it
     from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig
 
     draw = torch.Generator().manual_seed(0)

@@ -25,14 +25,6 @@ from gan_zoo.registry import Registry
 CHECKPOINT_NAME = "model.safetensors"
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda: no CUDA device is available here; use --device cpu or auto")
-    return torch.device(name)
-
-
 def step_seed(seed: int, step: int) -> int:
     return (seed * 1_000_003 + step) % 2**63
 

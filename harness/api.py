@@ -26,15 +26,15 @@ from pathlib import Path
 import torch
 
 from gan_zoo.checkpoint import load_model, read_checkpoint
+from gan_zoo.config import apply_overrides
 from gan_zoo.datasets import LoadedDataset, open_dataset
+from gan_zoo.devices import resolve_device
 from gan_zoo.errors import UserError
-from gan_zoo.family import apply_overrides
 from gan_zoo.harness.evaluate import EvalConfig, Evaluation
 from gan_zoo.harness.evaluate import evaluate as evaluate_source
 from gan_zoo.harness.sources import _safetensors_kind, open_source, refuse_conforming, refuse_missing
 from gan_zoo.registry import Registry, registry
 from gan_zoo.sources import ModelSource, SampleSource
-from gan_zoo.training import resolve_device
 
 
 def is_checkpoint(thing) -> bool:

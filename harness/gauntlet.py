@@ -13,7 +13,7 @@ Protocol, per data set and seed:
     blur s         the control items blurred by a Gaussian of std s pixels
     drop-modes j   n control items of j classes (or known modes) picked at the seed; drawn with replacement when
                    those classes hold fewer than n items, and then the support (distinct items) is recorded
-    NAME s         a registered adversary (harness/adversaries.py; the built-ins in plugins/builtin_adversaries.py:
+    NAME s         a registered adversary (gan_zoo/adversaries.py; the built-ins in plugins/builtin_adversaries.py:
                    partial and disguised copies, blends, pull-to-centre, repeat) made from the n control items
                    the control source would give at the seed, and the splits; what it returns is checked
 - Detection: the control runs at K seeds, each its own split: K draws of each score's null distribution. One run
@@ -47,10 +47,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gan_zoo.config import choice, number, whole, wholes
+from gan_zoo.config import choice, number, typed, whole, wholes
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
-from gan_zoo.family import config_from_dict
 from gan_zoo.harness.adversaries import checked_items
 from gan_zoo.metrics import record_columns
 from gan_zoo.sources import ModelSource, TensorSource
@@ -117,12 +116,12 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
         items, facts = _drop_modes(control, int(strength), n, generator, data.name)
     elif kind == "adversary":
         adversary = registry.adversary(spec["adversary"])
-        config = config_from_dict(adversary.Config, spec.get("set", {}))  # typed at load
+        config = typed(adversary.Config, spec.get("set", {}))  # typed at load
         made = adversary().make(fresh, data, strength, config, generator)
         items, facts = checked_items(adversary.name, made, n, tuple(control.x.shape[1:]))
     elif kind == "family":
         family = registry.family(spec["adversary"])
-        config = config_from_dict(family.Config, {**spec.get("set", {}), spec["vary"]: strength})  # typed at load
+        config = typed(family.Config, {**spec.get("set", {}), spec["vary"]: strength})  # typed at load
         model = construct(family, config, data, seed, device)
         items = ModelSource(model).draw(n, seed).cpu()
         facts = model.facts()

@@ -421,7 +421,8 @@ def open_source(thing, data: LoadedDataset, registry, *, device: torch.device, s
                 config=None, image_range: str = "auto", resize: bool = False) -> SampleSource:
     """A sample source from what the user named or handed over (see the module docstring).
 
-    `config` is a constructed family's config (from --set); checkpoints are opened by open_checkpoint.
+    `config` is a constructed family's config (from --set). A checkpoint is not opened here: load it with
+    gan_zoo.checkpoint.load_model and pass the model (gan_zoo.harness.api.resolve does, for gan_zoo.evaluate).
     """
     if isinstance(thing, SampleSource):
         return thing
@@ -447,7 +448,8 @@ def open_source(thing, data: LoadedDataset, registry, *, device: torch.device, s
                        {"path": str(path), "sha256": sha256_of([path])})
     if path.suffix == ".safetensors" and path.is_file():
         if _safetensors_kind(path) == "checkpoint":
-            raise UserError(f"{path}: a gan-zoo checkpoint; open it with open_checkpoint")  # handled by callers
+            raise UserError(f"{path}: a gan-zoo checkpoint, judged as its model: pass the path to gan_zoo.evaluate, "
+                            f"or the model gan_zoo.checkpoint.load_model(read_checkpoint(path), registry) returns")
         conform = Conformer(data.spec, str(path), image_range, resize)
         return _finite(conform(read_samples_file(path)), str(path), "samples", conform,
                        {"path": str(path), "sha256": sha256_of([path])})

@@ -45,6 +45,7 @@ import torch
 
 from gan_zoo.config import number, whole
 from gan_zoo.datasets import LoadedDataset, open_dataset
+from gan_zoo.devices import resolve_device
 from gan_zoo.errors import UserError
 from gan_zoo.family import GanModel
 from gan_zoo.files import atomic_write_bytes, versions
@@ -54,7 +55,6 @@ from gan_zoo.harness.sources import open_source
 from gan_zoo.metrics import EvalContext
 from gan_zoo.registry import Registry, registry
 from gan_zoo.sources import ModelSource, TensorSource
-from gan_zoo.training import resolve_device
 
 SCHEMA = "gan-zoo-trajectory/1"
 FILE_NAME = "trajectory.jsonl"

@@ -1,4 +1,4 @@
-"""The built-in gauntlet adversaries, registered like any plugin's (harness/adversaries.py has the contract): the
+"""The built-in gauntlet adversaries, registered like any plugin's (gan_zoo/adversaries.py has the contract): the
 copying modern generators are caught doing, partial and disguised; blends of training items; diversity lost
 without copying; and a real network overfit to a small subset. Each is graded by a strength at which 0 (or, for
 `repeat`, m = n) is the clean control, except `overfit-gan`, whose strength is the subset it trains on."""
@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from gan_zoo import hookimpl
+from gan_zoo.adversaries import Adversary
 from gan_zoo.config import number, whole
 from gan_zoo.errors import UserError
-from gan_zoo.harness.adversaries import Adversary, copies_needed, jpeg_like, mix_in
+from gan_zoo.harness.adversaries import copies_needed, jpeg_like, mix_in
 
 
 class PartialCopy(Adversary):

@@ -19,9 +19,8 @@ from torch import nn
 
 from gan_zoo import hookimpl
 from gan_zoo.adversarial import AdversarialGAN
-from gan_zoo.config import number, text, whole
+from gan_zoo.config import apply_overrides, number, text, whole
 from gan_zoo.errors import UserError
-from gan_zoo.family import apply_overrides
 from gan_zoo.registry import registry
 
 MAX_K = 1024  # k copies of the base's players, k^2 pairs a step

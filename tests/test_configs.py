@@ -2,15 +2,16 @@
 raised wherever the values enter (Python, --set, a suite file), before anything is allocated."""
 
 import dataclasses
+import typing
 
 import pytest
 import torch
 from click.testing import CliRunner
 
 from gan_zoo.app.cli import main
-from gan_zoo.config import typed
+from gan_zoo.config import SettingError, Text, apply_overrides, typed
 from gan_zoo.errors import UserError
-from gan_zoo.family import DataSpec, apply_overrides, config_from_dict
+from gan_zoo.family import DataSpec
 from gan_zoo.harness.birthday import BirthdayConfig
 from gan_zoo.harness.ensemble import EnsembleConfig
 from gan_zoo.harness.inception import ClassifierConfig
@@ -40,6 +41,7 @@ BAD = [
     (VanillaConfig, "lr", 0.0, "lr = 0.0: must be a finite number > 0"),
     (VanillaConfig, "lr", float("nan"), "lr = nan: must be a finite number > 0"),
     (VanillaConfig, "lr", "fast", "lr = 'fast': must be a finite number"),
+    (VanillaConfig, "lr", 10**400, "lr = 1000000"),
     (VanillaConfig, "beta1", 1.0, "beta1 = 1.0: must be a finite number in [0, 1)"),
     (VanillaConfig, "loss", "hinge", "loss must be one of non-saturating, minimax, not 'hinge'"),
     (VanillaConfig, "lr_schedule", "cosine", "lr_schedule must be one of auto, constant, linear, not 'cosine'"),
@@ -124,7 +126,7 @@ def test_every_default_constructs_and_survives_its_own_checks():
         assert typed(cls, values, str) == config, cls  # a suite's table of the defaults
         assert dataclasses.replace(config) == config
         if not any(dataclasses.is_dataclass(getattr(config, f.name)) for f in dataclasses.fields(cls)):
-            assert config_from_dict(cls, values) == config  # a checkpoint's config (flat: families' configs)
+            assert typed(cls, values, str, exact=True) == config  # a checkpoint's config (flat: families' configs)
 
 
 def test_values_are_normalised_by_type():
@@ -198,3 +200,95 @@ def test_an_ed_memorizer_counts_items_equal_but_for_the_noised_coordinates_once(
     model.construct(items, seed=0)
     assert model.noise_positions.tolist() == [0]
     assert model.facts()["support"] == 2 and model.facts()["rows"] == 4
+
+
+# -- the one parser: every route (a suite's TOML, Python, a checkpoint's JSON, command-line text) goes through typed
+
+@dataclasses.dataclass
+class Inner:
+    members: int = 3
+
+
+@dataclasses.dataclass
+class Every:
+    """A field of each type hint a config may use."""
+
+    rate: float = 0.1
+    width: int = 4
+    name: str = "x"
+    flag: bool = False
+    sizes: tuple[int, ...] = (1, 2)
+    pair: tuple[int, str] = (1, "a")
+    names: list[str] = dataclasses.field(default_factory=list)
+    limit: int | None = None
+    rates: dict[str, float] = dataclasses.field(default_factory=dict)
+    mode: typing.Literal["fast", "slow"] = "fast"
+    inner: Inner = dataclasses.field(default_factory=Inner)
+
+
+def text(**values):
+    return {key: Text(value) for key, value in values.items()}
+
+
+def test_command_line_text_is_parsed_by_each_fields_type():
+    config = typed(Every, {**text(rate="1e-3", width="1e3", name="1,2", flag="yes", sizes="10, 20,", names="a,b",
+                                  limit="none", mode="slow", pair="2,b"), "inner": text(members="5")})
+    assert config == Every(rate=0.001, width=1000, name="1,2", flag=True, sizes=(10, 20), pair=(2, "b"),
+                           names=["a", "b"], limit=None, mode="slow", inner=Inner(5))
+    assert type(config.name) is str and typed(Every, text(limit="7")).limit == 7
+
+
+def test_plain_values_keep_their_types_and_exact_ones_refuse_a_whole_float():
+    config = typed(Every, {"width": 4.0, "rate": 1, "sizes": [1e3], "limit": None, "rates": {"a": 2}})
+    assert (config.width, config.rate, config.sizes, config.rates) == (4, 1.0, (1000,), {"a": 2.0})
+    assert type(config.width) is int and type(config.rate) is float
+    with pytest.raises(SettingError, match=r"^width: width takes a whole number, not 4\.0$") as refused:
+        typed(Every, {"width": 4.0}, exact=True)  # a checkpoint: gan-zoo wrote an int there
+    assert (refused.value.key, refused.value.value, refused.value.wanted) == ("width", 4.0, "a whole number")
+
+
+@pytest.mark.parametrize("values, message", [
+    (text(rate="fast"), "rate: rate takes a float, not 'fast'"),
+    (text(width="four"), "width: width takes an int, not 'four'"),
+    (text(width="1.5"), "width: width takes a whole number, not 1.5"),
+    (text(flag="maybe"), "flag: flag takes true or false, not 'maybe'"),
+    (text(rate="inf"), "rate: rate takes a finite number, not inf"),
+    (text(sizes="1,x"), "sizes: sizes takes an int, not 'x'"),
+    (text(pair="1,b,c"), "pair: pair takes a list of 2, not ['1', 'b', 'c']"),
+    (text(limit="lots"), "limit: limit takes an int, not 'lots'"),
+    (text(mode="medium"), "mode: mode takes one of 'fast', 'slow', not 'medium'"),
+    (text(rates="a"), "rates: rates takes a table, not 'a'"),
+    ({"inner": Text("3")}, "inner: expected a table of settings"),
+    ({"rate": "0.1"}, "rate: rate takes a finite number, not '0.1'"),
+    ({"width": True}, "width: width takes a whole number, not True"),
+    ({"rate": 10**400}, "rate: rate takes a finite number, not 1000000"),  # beyond any float
+    ({"sizes": 5}, "sizes: sizes takes a list, not 5"),
+    ({"limit": "7"}, "limit: limit takes a whole number, not '7'"),
+    ({"mode": 1}, "mode: mode takes one of 'fast', 'slow', not 1"),
+    ({"rates": {"a": "b"}}, "rates.a: rates.a takes a finite number, not 'b'"),
+    ({"inner": {"members": 1.5}}, "inner.members: inner.members takes a whole number, not 1.5"),
+    ({"widht": 3}, "widht: no setting 'widht'; did you mean 'width'? settings: rate, width, name"),
+    ({"inner": {"member": 3}}, "inner.member: no setting 'inner.member'; did you mean 'members'? settings: members"),
+])
+def test_each_route_refuses_in_one_line_naming_the_setting(values, message):
+    with pytest.raises(SettingError) as refused:
+        typed(Every, values)
+    assert str(refused.value).startswith(message), str(refused.value)
+
+
+def test_overrides_start_from_the_config_given_and_name_the_option():
+    config = apply_overrides(VanillaConfig(width=32), ["lr = 1e-3", "loss=minimax"])
+    assert (config.width, config.lr, config.loss) == (32, 0.001, "minimax")
+    with pytest.raises(UserError, match=r"^--set 'width': expected key=value"):
+        apply_overrides(VanillaConfig(), ["width"])
+    with pytest.raises(UserError, match=r"^--set lr: lr takes a float, not 'fast'$"):
+        apply_overrides(VanillaConfig(), ["lr=fast"])
+
+
+def test_annotations_a_plugin_cannot_resolve_leave_those_fields_to_its_own_checks():
+    namespace = {}
+    exec("from __future__ import annotations\nimport dataclasses\n@dataclasses.dataclass\nclass Odd:\n"
+         "    count: int = 1\n    thing: Undefined = None\n", namespace)
+    assert typed(namespace["Odd"], {"count": 2, "thing": 5}) == namespace["Odd"](2, 5)  # given as they are
+    with pytest.raises(SettingError, match="no setting 'other'"):
+        typed(namespace["Odd"], {"other": 5})

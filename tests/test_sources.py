@@ -211,6 +211,23 @@ def test_bad_sources_are_one_line_errors_and_change_no_file(tmp_path, case, make
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
 
 
+def test_open_source_points_a_checkpoint_to_what_judges_it(tmp_path):
+    from gan_zoo.checkpoint import load_model, read_checkpoint
+    from gan_zoo.harness.sources import open_source
+    from gan_zoo.training import run
+
+    reg, cpu = registry(), torch.device("cpu")
+    ring8 = open_dataset(reg.dataset("ring8"), seed=0)
+    made = run(reg, "memorizer", reg.family("memorizer").Config(m=10), ring8, out=tmp_path, seed=0, steps=0,
+               device=cpu)
+    with pytest.raises(UserError, match=r"pass the path to gan_zoo\.evaluate, or the model "
+                                        r"gan_zoo\.checkpoint\.load_model\(read_checkpoint\(path\), registry\)"):
+        open_source(str(made.checkpoint), ring8, reg, device=cpu)
+    model = load_model(read_checkpoint(made.checkpoint), reg)  # what the message names, as it names it
+    assert open_source(model, ring8, reg, device=cpu).draw(5, seed=0).shape == (5, 2)
+    assert evaluate(str(made.checkpoint), metrics=["modes"])["source"]["kind"] == "checkpoint"
+
+
 def test_fewer_samples_than_a_protocol_needs_is_cut_or_refused_with_the_reason(memorised, tmp_path):
     np.save(tmp_path / "few.npy", memorised[:15])
     record = evaluate(str(tmp_path / "few.npy"), dataset="digits", metrics=["birthday", "fd", "nn_distance"], **TINY)

@@ -5,6 +5,7 @@ import torch
 
 from gan_zoo.checkpoint import read_checkpoint
 from gan_zoo.datasets import open_dataset
+from gan_zoo.devices import resolve_device
 from gan_zoo.errors import Diverged, UserError
 from gan_zoo.family import DataSpec
 from gan_zoo.registry import registry
@@ -140,3 +141,13 @@ def test_auto_schedule_decays_on_vectors_only():
     assert family(family.Config(), DataSpec((2,), 2)).lr_schedule == "linear"
     assert family(family.Config(), DataSpec((1, 8, 8), 8, bounded=True)).lr_schedule == "constant"
     assert family(config(lr_schedule="linear"), DataSpec((1, 8, 8), 8, bounded=True)).lr_schedule == "linear"
+
+
+def test_a_device_name_is_resolved_or_refused_in_one_line():
+    assert resolve_device("cpu") == CPU
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(UserError, match=r"^device 'gpu': not a device name; use auto, cpu, cuda or cuda:N$"):
+        resolve_device("gpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UserError, match=r"^device 'cuda:1': no CUDA device is available here; use cpu or auto$"):
+            resolve_device("cuda:1")

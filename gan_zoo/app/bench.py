@@ -37,9 +37,10 @@ from gan_zoo.app.jobs import Job, Suite
 from gan_zoo.app.plots import write_pairs_png, write_samples_png
 from gan_zoo.app.tracking import TrainTracking
 from gan_zoo.checkpoint import read_checkpoint
+from gan_zoo.config import typed
 from gan_zoo.datasets import open_dataset
+from gan_zoo.devices import resolve_device
 from gan_zoo.errors import Diverged, UserError
-from gan_zoo.family import config_from_dict
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
 from gan_zoo.harness.evaluate import EvalConfig, Evaluation, evaluate
 from gan_zoo.harness.gauntlet import adversary_source
@@ -47,7 +48,7 @@ from gan_zoo.harness.sources import fingerprint_reference, open_source
 from gan_zoo.harness.tracking import FILE_NAME as TRAJECTORY
 from gan_zoo.registry import registry
 from gan_zoo.sources import ModelSource, SampleSource
-from gan_zoo.training import CHECKPOINT_NAME, resolve_device, run
+from gan_zoo.training import CHECKPOINT_NAME, run
 
 RESULT_SCHEMA = "gan-zoo-result/2"
 SUITE_RUN_SCHEMA = "gan-zoo-suite-run/1"
@@ -81,7 +82,7 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
         elif job.source:
             source = _external(job, data, reg, torch_device)
         else:
-            config = config_from_dict(reg.family(job.family).Config, job.config)
+            config = typed(reg.family(job.family).Config, job.config)
             record["damaged_checkpoint"] = _set_aside_if_damaged(work / CHECKPOINT_NAME)
 
             def on_step(step, total, losses):

@@ -30,9 +30,10 @@ from gan_zoo.app.report import FORMATS, print_summary, table_lines, write_report
 from gan_zoo.app.running import Progress, SuiteEta, folder_lock, heartbeat, remove_stale_temporaries
 from gan_zoo.app.tracking import TrainTracking, onset_lines
 from gan_zoo.checkpoint import load_model, read_checkpoint
+from gan_zoo.config import Text, apply_overrides
 from gan_zoo.datasets import LoadedDataset, default_root, open_dataset
+from gan_zoo.devices import resolve_device
 from gan_zoo.errors import UserError
-from gan_zoo.family import apply_overrides
 from gan_zoo.files import atomic_write_bytes, atomic_write_json, refuse_overwriting_inputs, versions
 from gan_zoo.harness.api import is_checkpoint, resolve
 from gan_zoo.harness.discriminators import parse_capacities
@@ -40,7 +41,7 @@ from gan_zoo.harness.evaluate import DEFAULT_METRICS, EvalConfig, evaluate
 from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.harness.sources import RANGES
 from gan_zoo.registry import registry
-from gan_zoo.training import fmt_losses, resolve_device, run
+from gan_zoo.training import fmt_losses, run
 
 DEVICE = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
                       help="Where to compute; auto picks CUDA when present.")
@@ -525,7 +526,7 @@ def _eval_settings(options, capacities, discriminator, members, steps, phi, embe
             table = table.setdefault(part, {})
             if not isinstance(table, dict):
                 raise UserError(f"-o {option!r}: {part} is set twice")
-        table[parts[-1]] = _literal(text.strip())
+        table[parts[-1]] = Text(text.strip())  # parsed by the setting's type when the settings are checked
     nn = settings.setdefault("nn_distance", {}) if any(v is not None for v in (capacities, discriminator, members,
                                                                               steps, phi)) else {}
     if capacities is not None:
@@ -540,20 +541,6 @@ def _eval_settings(options, capacities, discriminator, members, steps, phi, embe
     if weights is not None:
         features.setdefault("inception", {})["weights"] = str(weights)
     return settings, features
-
-
-def _literal(text: str):
-    """A -o value: a number, true/false, a comma list of numbers, or a string."""
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    if "," in text:
-        return [_literal(part.strip()) for part in text.split(",") if part.strip()]
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def summary_table(record: dict, reg) -> str:
