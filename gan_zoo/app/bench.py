@@ -108,7 +108,7 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
         evaluation = evaluate(source, data, reg, eval_config, seed=job.seed, device=torch_device,
                               report=lambda text: _phase(work, f"evaluating: {text.strip()}"))
         record["eval"] = evaluation.record
-        for name, pictures in write_artifacts(evaluation, work / "montage.png").items():
+        for name, pictures in write_artifacts(evaluation, work / "montage.png", work).items():
             for kind, path in pictures.items():  # where the driver stores it, not where this worker wrote it
                 record["eval"]["metrics"][name][kind] = str(Path("jobs") / job.key / path.name)
         if data.spec.is_image or data.spec.shape == (2,):  # what a picture can show: images, or 2-D points
@@ -167,18 +167,19 @@ def _external(job: Job, data, reg, device) -> SampleSource:
                        resize=job.resize)
 
 
-def write_artifacts(evaluation: Evaluation, montage: Path) -> dict[str, dict[str, Path]]:
+def write_artifacts(evaluation: Evaluation, montage: Path, others: Path | None = None) -> dict[str, dict[str, Path]]:
     """Draw what the metrics left (Metric.picture: the birthday test's closest pairs, say) and note each file in its
     metric's result, under the picture's kind. A picture of kind "montage" goes to `montage` (what `gan-zoo eval
-    --montage` names), one of another kind beside it (STEM-KIND.png). Returns the files written, by metric and
-    kind."""
+    --montage` names), one of another kind into the folder `others` as KIND.png (default: beside the montage, as
+    STEM-KIND.png). Returns the files written, by metric and kind."""
     written: dict[str, dict[str, Path]] = {}
     for name, artifact in evaluation.artifacts.items():
         metric = registry().metrics.get(name)
         if metric is None or name not in evaluation.record["metrics"]:
             continue
-        for kind, payload in (metric().picture(artifact) or {}).items():
-            path = montage if kind == "montage" else montage.with_name(f"{montage.stem}-{kind}{montage.suffix}")
+        for kind, payload in metric().picture(artifact).items():
+            path = montage if kind == "montage" else (others / f"{kind}.png" if others else
+                                                      montage.with_name(f"{montage.stem}-{kind}{montage.suffix}"))
             atomic_write_bytes(path, payload)
             evaluation.record["metrics"][name][kind] = str(path)
             written.setdefault(name, {})[kind] = path

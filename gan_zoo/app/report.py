@@ -555,15 +555,15 @@ def render_html(board: dict, plots: dict, pictures: dict[str, bytes], gauntlet: 
 
 
 def write_report(folder: Path, results: list[dict], *, suite: str | None, out: Path | None = None,
-                 formats: tuple[str, ...] = FORMATS) -> tuple[dict, dict[str, Path]]:
+                 formats: tuple[str, ...] = FORMATS, registry: Registry | None = None) -> tuple[dict, dict[str, Path]]:
     """Write leaderboard.{md,html,json} and plots/ into `out` (default: the results folder).
 
     Returns the leaderboard (the JSON format's data) and the files written, by format.
     """
     folder = Path(folder)
     out = Path(out or folder)
-    board = build(results, folder=str(folder), suite=suite)
-    reg = default_registry()
+    reg = registry or default_registry()
+    board = build(results, folder=str(folder), suite=suite, registry=reg)
     plots = {name: {kind: payload for cls in reg.metrics.values() for kind, payload in cls().plots(name, data).items()}
              for name, data in board["datasets"].items()}
     for name, data in board["datasets"].items():  # tracked rows: their trajectories on one axis per score
