@@ -106,14 +106,14 @@ def _metric(cls) -> str | None:
 
 def _metric_app_problem(cls) -> str | None:
     """What the app reads of a metric (gan_zoo.metrics): declarations of the right kind, hooks that are methods."""
-    from gan_zoo.metrics import CHECKS, Metric, Shortcut
+    from gan_zoo.metrics import CHECK_KINDS, Metric, Shortcut
 
     if cls.sort_key is not None and (not isinstance(cls.sort_key, str) or not cls.sort_key):
         return f"declares sort_key = {cls.sort_key!r}; name one of its columns (or row fields), or None"
     if not isinstance(cls.group, str) or not cls.group:
         return f"declares group = {cls.group!r}; give the leaderboard's header over its columns"
-    if cls.check is not None and cls.check not in CHECKS:
-        return f"declares check = {cls.check!r}; use one of {', '.join(CHECKS)}, or None"
+    if cls.check is not None and cls.check not in CHECK_KINDS:
+        return f"declares check = {cls.check!r}; use one of {', '.join(CHECK_KINDS)}, or None"
     if cls.check is not None and not (cls.check_rule and _overrides(cls, Metric, "flag")):
         return f"declares check = {cls.check!r} but no check_rule in words or no flag(result, record)"
     for shortcut in cls.shortcuts:

@@ -53,7 +53,7 @@ from gan_zoo.sources import SampleSource
 
 WORSE = ("higher", "lower")
 NEEDS = ("samples", "pairs", "labels", "images", "modes")
-CHECKS = ("copying", "failed")
+CHECK_KINDS = ("copying", "failed")
 
 
 @dataclass(frozen=True)
