@@ -107,6 +107,7 @@ def train(family, dataset_name, steps, seed, device, threads, quiet, out, assign
                   "checkpoint": str(result.checkpoint), "seconds": round(result.seconds, 3), "versions": versions(),
                   "facts": result.model.facts()}
         measured = after_training(reg, result.model, data, seed, torch_device)
+        # each under its metric's name (run.json's `modes`, as before), never over one of the run's own keys
         record.update({name: found for name, found in measured.items() if name not in record})
         if tracking:
             record["tracking"] = tracking.summary()
