@@ -28,6 +28,7 @@ _EXPORTS = {
     "DiscriminatorClass": "gan_zoo.discriminators",
     "SuiteFile": "gan_zoo.suites",
     "Metric": "gan_zoo.metrics", "Column": "gan_zoo.metrics", "EvalContext": "gan_zoo.metrics",
+    "Shortcut": "gan_zoo.metrics", "Rank": "gan_zoo.metrics",
     "FeatureSpace": "gan_zoo.features", "Extractor": "gan_zoo.features",
     "SampleSource": "gan_zoo.sources", "TensorSource": "gan_zoo.sources", "ModelSource": "gan_zoo.sources",
     "CallableSource": "gan_zoo.sources",

@@ -101,7 +101,36 @@ def _metric(cls) -> str | None:
         return f"needs {unknown[0]!r}, which is none of {', '.join(NEEDS)}"
     if not _overrides(cls, Metric, "compute"):
         return "does not implement compute(ctx, config)"
-    return _config_problem(cls.Config)
+    return _config_problem(cls.Config) or _metric_app_problem(cls)
+
+
+def _metric_app_problem(cls) -> str | None:
+    """What the app reads of a metric (gan_zoo.metrics): declarations of the right kind, hooks that are methods."""
+    from gan_zoo.metrics import CHECK_KINDS, Metric, Shortcut
+
+    if cls.sort_key is not None and (not isinstance(cls.sort_key, str) or not cls.sort_key):
+        return f"declares sort_key = {cls.sort_key!r}; name one of its columns (or row fields), or None"
+    if not isinstance(cls.group, str) or not cls.group:
+        return f"declares group = {cls.group!r}; give the leaderboard's header over its columns"
+    if cls.check is not None and cls.check not in CHECK_KINDS:
+        return f"declares check = {cls.check!r}; use one of {', '.join(CHECK_KINDS)}, or None"
+    if cls.check is not None and not (cls.check_rule and _overrides(cls, Metric, "flag")):
+        return f"declares check = {cls.check!r} but no check_rule in words or no flag(result, record)"
+    for shortcut in cls.shortcuts:
+        if not isinstance(shortcut, Shortcut) or not shortcut.flag.startswith("--"):
+            return f"has a shortcut {shortcut!r} that is not a gan_zoo.Shortcut with a --flag"
+        fields = {f.name for f in dataclasses.fields(cls.Config)}
+        if shortcut.setting.split(".")[0] not in fields:
+            return (f"has a shortcut {shortcut.flag} for setting {shortcut.setting!r}, which its Config lacks; "
+                    f"its settings: {', '.join(sorted(fields)) or 'none'}")
+        if not callable(shortcut.parse):
+            return f"has a shortcut {shortcut.flag} whose parse is not callable"
+    hooks = ("row_fields", "table_fields", "rank", "plots", "picture", "flag", "training_line", "training_problem",
+             "ladder_note")
+    broken = next((hook for hook in hooks if not callable(getattr(cls, hook))), None)
+    if broken:
+        return f"has a {broken} that is not a method"
+    return None
 
 
 def _feature_space(cls) -> str | None:

@@ -17,6 +17,22 @@ and carries on with the other metrics.
 `columns(result, record)` gives the leaderboard its cells: by default one column, the headline; a metric with
 more to show (one per capacity, say) overrides it. Reports take their columns from the registered metrics only,
 so a third party's metric shows up with no change elsewhere.
+
+What else the app reads of a metric, every item defaulted so that a metric declaring none still works (the app
+holds no metric's name: it asks the registered metrics):
+  label              its short name in prose and terminal headers ("FD", "C_T"); default: name
+  sort_key           the reading that ranks the leaderboard's rows (a column key, or a field of row_fields), best
+                     first by `worse`; None: it ranks nothing. The first registered metric a row was measured with
+                     that ranks orders the board; the next breaks ties for the best model (`rank`)
+  group              the leaderboard's header over its columns ("copying tests", "sample quality", ...)
+  check, check_rule  "copying" (a memorisation test) or "failed" (a failed-training test), and its rule in words:
+                     `flag(result, record)` applies it to one result
+  shortcuts          `gan-zoo eval` options that set one of its settings (Shortcut), e.g. --capacities
+  after_training     measured on the model at the end of `gan-zoo train` (training_line, training_problem)
+  summary_order      where its columns with a `short` header go in the terminal summary, lower first
+and the hooks row_fields (what its plots need of a row), table_fields (of a data set's table), plots (PNG
+pictures of a leaderboard table, like torchmetrics' Metric.plot), picture (draws what compute left in
+ctx.artifacts[name], e.g. the birthday montage), ladder_note (about a gauntlet score of its own).
 """
 
 from __future__ import annotations
@@ -38,6 +54,7 @@ from gan_zoo.sources import SampleSource
 
 WORSE = ("higher", "lower")
 NEEDS = ("samples", "pairs", "labels", "images", "modes")
+CHECK_KINDS = ("copying", "failed")
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,30 @@ class Column:
     mark: str | None = None  # a caveat shown after the cell in every row: set from the result (record_columns)
     count: tuple[int, int] | None = None  # (events, exposure) behind the value, such as collisions among pairs
     # examined: the gauntlet then judges the count by an exact Poisson test instead of by ranks
+    short: str = ""  # its header in the terminal summary, which shows only the columns that have one
+    group: str = ""  # the leaderboard's header over it; "": its metric's group
+
+
+@dataclass(frozen=True)
+class Shortcut:
+    """A `gan-zoo eval` option setting one of a metric's settings: `--capacities 1e3,1e4` for
+    `-o nn_distance.capacities=...`. The CLI builds its options from the registered metrics' shortcuts."""
+
+    flag: str  # the option, e.g. "--capacities"
+    setting: str  # the setting it sets, dotted into sub-tables: "ensemble.members"
+    help: str
+    parse: Callable[[str], object] = str  # the option's text -> the setting's value; a bad text raises an error
+    # naming the problem (UserError or ValueError)
+    choices: tuple[str, ...] = ()  # the values it takes, when there are few
+
+
+@dataclass(frozen=True)
+class Rank:
+    """Where a leaderboard row stands under a ranking metric: smaller `value` first."""
+
+    value: float
+    text: str  # the reading in words, for the best model's line: "FD 5.2"
+    half_width: float | None = None  # of its 95% interval: rows within the leader's count as tied (None: no ties)
 
 
 class Metric:
@@ -64,6 +105,20 @@ class Metric:
     reference: ClassVar[str] = ""
     headline_key: ClassVar[str] = "value"
     reads_heldout: ClassVar[bool] = True
+    # -- what the app reads (the module docstring lists them) --
+    label: ClassVar[str] = ""
+    sort_key: ClassVar[str | None] = None
+    sort_order: ClassVar[str] = ""  # the order in words, when the sort key's own name does not say it
+    group: ClassVar[str] = "sample quality"
+    check: ClassVar[str | None] = None
+    check_rule: ClassVar[str] = ""
+    shortcuts: ClassVar[tuple[Shortcut, ...]] = ()
+    after_training: ClassVar[bool] = False
+    summary_order: ClassVar[int] = 100
+
+    @classmethod
+    def display(cls) -> str:
+        return cls.label or cls.name
 
     def applies(self, ctx: EvalContext, config) -> str | None:
         """Why this metric does not apply to this source and data set with this config (None when it does)."""
@@ -102,10 +157,87 @@ class Metric:
         space = f" in {result['features']} space" if result.get("features") else ""
         return f"{self.name}: {shown}{space} ({self.worse} is worse)"
 
+    # -- the leaderboard and the other pictures the app draws --------------------------------------------------
+    def row_fields(self, results: list[dict], records: list[dict]) -> dict:
+        """Fields this metric adds to a leaderboard row from its results over the row's seeds (one per seed, beside
+        their evaluation records): what its rank and plots read beyond the cells. None by default."""
+        return {}
+
+    def table_fields(self, rows: list[dict]) -> dict:
+        """Fields this metric adds to a data set's table, from its rows. None by default."""
+        return {}
+
+    def rank(self, row: dict) -> Rank | None:
+        """Where a leaderboard row stands under this metric (None: not measured, or the metric ranks nothing). By
+        default the sort key's mean over seeds (a column's, else a row field's), the better first."""
+        if self.sort_key is None:
+            return None
+        cell = row["cells"].get(self.sort_key)
+        value = cell.get("mean") if cell else row.get(self.sort_key)
+        if not isinstance(value, int | float):
+            return None
+        return Rank(value if self.worse == "higher" else -value, f"{self.display()} {value:.3g}")
+
+    def order(self) -> str:
+        """The order `rank` gives, in words: the leaderboard says it."""
+        return self.sort_order or f"{self.display()}, {'ascending' if self.worse == 'higher' else 'descending'}"
+
+    def plots(self, dataset: str, table: dict) -> dict[str, bytes]:
+        """PNG plots of a data set's leaderboard table ({"rows": [...], ...}, with row_fields and table_fields
+        merged in), by kind: the leaderboard shows each under its kind. None by default."""
+        return {}
+
+    def picture(self, artifact) -> dict[str, bytes]:
+        """PNG pictures of what compute left in ctx.artifacts[name], by kind (e.g. the birthday test's closest pairs,
+        "montage"); the app stores each beside the record and notes its path in the result under its kind. None by
+        default."""
+        return {}
+
+    def flag(self, result: dict, record: dict) -> str | None:
+        """For a metric with a `check`: why its result says the samples copy training items ("copying") or come
+        from a failed training run ("failed"), against real data measured the same way; None when it does not."""
+        return None
+
+    def training_line(self, result: dict) -> str:
+        """What `gan-zoo train` prints of this metric's result on the trained model (after_training)."""
+        return self.summary(result)
+
+    def training_problem(self, result: dict) -> str | None:
+        """What about that result says the training went wrong (None: nothing)."""
+        return None
+
+    def ladder_note(self, score: str) -> str:
+        """A word on one of its gauntlet scores (a column key) beside the score's fool point, e.g. a capacity's
+        p log p. Empty by default."""
+        return ""
+
     @classmethod
     def summary_json(cls) -> dict:
         return {"name": cls.name, "description": cls.description, "worse": cls.worse, "needs": list(cls.needs),
                 "reference": cls.reference, "config": dataclasses.asdict(cls.Config())}
+
+
+def pooled(values: list[float | None]) -> dict | None:
+    """Readings over a leaderboard row's seeds: {mean, sd (None for one), n}, the missing left out; None if none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    mean = sum(values) / len(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+    return {"mean": mean, "sd": sd, "n": len(values)}
+
+
+def seeds_interval(values: list[float], single_ci: list[float] | None) -> list[float] | None:
+    """A 95% interval of a reading over seeds: one seed's own (bootstrap) interval, else a t-interval."""
+    if len(values) == 1:
+        return single_ci
+    if not values:
+        return None
+    from scipy.stats import t
+
+    s = pooled(values)
+    half = t.ppf(0.975, len(values) - 1) * s["sd"] / math.sqrt(len(values))
+    return [s["mean"] - half, s["mean"] + half]
 
 
 def record_columns(record: dict, registry):

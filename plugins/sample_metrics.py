@@ -29,8 +29,10 @@ from dataclasses import dataclass
 
 from gan_zoo import hookimpl
 from gan_zoo.config import whole
+from gan_zoo.drawing import MARKERS, figure_png, pyplot
 from gan_zoo.errors import UserError
 from gan_zoo.harness.functional import authpct, ct_test, kid, mifid, prdc, vendi
+from gan_zoo.harness.quality import COVERAGE_FAILED, failure_reasons
 from gan_zoo.metrics import Column, Metric
 
 AUTO = ""  # the `features` setting meaning: classifier for labelled images, else pixels
@@ -51,8 +53,6 @@ class SampleMetric(Metric):
     """What the metrics below share: the feature space (resolved from "auto"), sizes, and real features."""
 
     needs = ("samples",)
-
-    label: str = ""  # the column header's name, e.g. "KID"
 
     def space(self, ctx, config) -> str:
         return config.features or default_space(ctx.data)
@@ -137,6 +137,9 @@ class PRDC(SampleMetric):
     # both mode dropping and memorisation, and its value for a perfect model is known in closed form (about
     # 1 - 1/2^k, recorded) as well as measured (real vs real).
     headline_key = "coverage"
+    check = "failed"
+    check_rule = f"coverage below {COVERAGE_FAILED:g}x real data's"
+    summary_order = 2
 
     def compute(self, ctx, config):
         space = self.space(ctx, config)
@@ -152,15 +155,44 @@ class PRDC(SampleMetric):
 
     def columns(self, result, record):
         space, n, control = result["features"], result["n_fake"], result["real_vs_real"]
-        return [Column(f"prdc.{key}", f"{key} ({space}, k={result['k']}, n={n})", result[key],
-                       f"{result[key]:.3f} (real {control[key]:.3f})")
+        return [Column(f"{self.name}.{key}", f"{key} ({space}, k={result['k']}, n={n})", result[key],
+                       f"{result[key]:.3f} (real {control[key]:.3f})", short="coverage" if key == "coverage" else "")
                 for key in ("coverage", "recall", "precision", "density")]
+
+    def flag(self, result, record):
+        reasons = failure_reasons(coverage=result["coverage"], coverage_real=result["real_vs_real"]["coverage"])
+        return "; ".join(reasons) or None
+
+    def plots(self, dataset, table):
+        payload = precision_recall_plot(dataset, table, self.name)
+        return {"precision_recall": payload} if payload else {}
 
     def summary(self, result):
         control = result["real_vs_real"]
         values = " ".join(f"{key} {result[key]:.3f} (real {control[key]:.3f})"
                           for key in ("precision", "recall", "density", "coverage"))
         return f"prdc in {result['features']} space, n={result['n_fake']}, k={result['k']}: {values}"
+
+
+def precision_recall_plot(dataset: str, table: dict, name: str = "prdc") -> bytes | None:
+    """Precision against recall (Kynkaanniemi et al.'s picture): memorisers sit high on precision, mode droppers
+    low on recall, real data near (1, 1)."""
+    keys = {k: f"{name}.{k}" for k in ("precision", "recall")}
+    rows = [row for row in table["rows"] if all((row["cells"].get(key) or {}).get("mean") is not None
+                                                for key in keys.values())]
+    if not rows:
+        return None
+    figure, axes = pyplot().subplots(figsize=(6, 5))
+    for index, row in enumerate(rows):
+        recall, precision = row["cells"][keys["recall"]]["mean"], row["cells"][keys["precision"]]["mean"]
+        axes.scatter(recall, precision, marker=MARKERS[index % len(MARKERS)], label=row["label"])
+    axes.set_xlim(-0.02, 1.02)
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlabel("recall (share of real data the samples cover)")
+    axes.set_ylabel("precision (share of samples on the real data)")
+    axes.set_title(f"{dataset}: precision against recall")
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    return figure_png(figure)
 
 
 # -- kernel inception distance --------------------------------------------------------------------------------
@@ -244,6 +276,9 @@ class MiFID(SampleMetric):
     reference = "Bai et al. 2021 (On training sample memorization: lessons from benchmarking generative modeling " \
                 "with a large-scale competition); Kaggle MiFID; torchmetrics MemorizationInformedFID"
     headline_key = "mifid"
+    group = "copying tests"
+    check = "copying"
+    check_rule = "MiFID's penalty on where real data's is off"
 
     def compute(self, ctx, config):
         space = self.space(ctx, config)
@@ -263,6 +298,12 @@ class MiFID(SampleMetric):
     def columns(self, result, record):
         return self.headline_column(result, f"{result['mifid']:.4g} (real {result['real_vs_real']['mifid']:.3g}"
                                             f"{', penalised' if result['penalised'] else ''})")
+
+    def flag(self, result, record):
+        if result["penalised"] and not result["real_vs_real"]["penalised"]:
+            return (f"MiFID penalty on: cosine distance to training {result['distance']:.3g} < "
+                    f"{result['cosine_threshold']:g} (real {result['real_vs_real']['distance']:.3g})")
+        return None
 
     def summary(self, result):
         penalty = (f"penalised: distance {result['distance']:.3g} < {result['cosine_threshold']}"
@@ -286,6 +327,9 @@ class CTConfig:
         self.features = _features(self.features)
 
 
+COPYING_CT = -3.0  # C_T is a z-score with null 0: below -3 is far outside what fresh data gives (control 0 ± 0.5)
+
+
 class CT(SampleMetric):
     name = "ct"
     label = "C_T"
@@ -296,6 +340,9 @@ class CT(SampleMetric):
     reference = "Meehan, Chaudhuri, Dasgupta 2020 (A non-parametric test to detect data-copying); " \
                 "casey-meehan/data-copying; dgm-eval"
     headline_key = "ct"
+    group = "copying tests"
+    check = "copying"
+    check_rule = f"C_T < {COPYING_CT:g}"
 
     def compute(self, ctx, config):
         space = self.space(ctx, config)
@@ -311,6 +358,9 @@ class CT(SampleMetric):
         dropped = f", {result['cells_dropped']} of {result['n_cells']} cells dropped" if result["cells_dropped"] \
             else ""
         return self.headline_column(result, f"{result['ct']:.3g} (null 0{dropped})")
+
+    def flag(self, result, record):
+        return f"C_T {result['ct']:.3g} < {COPYING_CT:g} (null 0)" if result["ct"] < COPYING_CT else None
 
     def summary(self, result):
         return (f"C_T {result['ct']:.3f} (null 0; << 0 copies training items, >> 0 underfits) over "
@@ -336,6 +386,9 @@ class AuthPct(SampleMetric):
     worse = "lower"
     reference = "Alaa et al. 2022 (How faithful is your synthetic data?); layer6ai-labs/dgm-eval"
     headline_key = "authpct"
+    group = "copying tests"
+    check = "copying"
+    check_rule = "AuthPct below half of held-out real items'"
 
     def compute(self, ctx, config):
         space = self.space(ctx, config)
@@ -348,6 +401,12 @@ class AuthPct(SampleMetric):
 
     def columns(self, result, record):
         return self.headline_column(result, f"{result['authpct']:.1f}% (held-out real {result['real_heldout']:.1f}%)")
+
+    def flag(self, result, record):
+        # below half of what held-out real items score (about 69% on digits): near copies
+        if result["authpct"] < 0.5 * result["real_heldout"]:
+            return f"AuthPct {result['authpct']:.3g}% < half of held-out real {result['real_heldout']:.3g}%"
+        return None
 
     def summary(self, result):
         return (f"authpct {result['authpct']:.1f}% of {result['n_fake']} generated items against "

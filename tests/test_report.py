@@ -81,7 +81,7 @@ def test_gaps_on_pairs_and_on_items_get_columns_of_their_own():
 
 
 def test_precision_recall_plot_only_where_prdc_was_measured():
-    from gan_zoo.app.report import precision_recall_plot
+    from gan_zoo.plugins.sample_metrics import precision_recall_plot
 
     with_prdc = record("vanilla", 0, 0.3, 0.0)
     with_prdc["eval"]["metrics"]["prdc"] = {k: v for k, v in zip(

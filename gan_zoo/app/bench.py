@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from gan_zoo.app.jobs import Job, Suite
-from gan_zoo.app.plots import write_pairs_png, write_samples_png
+from gan_zoo.app.plots import write_samples_png
 from gan_zoo.app.tracking import TrainTracking
 from gan_zoo.checkpoint import read_checkpoint
 from gan_zoo.config import typed
@@ -109,17 +109,17 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
         evaluation = evaluate(source, data, reg, eval_config, seed=job.seed, device=torch_device,
                               report=lambda text: _phase(work, f"evaluating: {text.strip()}"))
         record["eval"] = evaluation.record
-        write_artifacts(evaluation, work / "montage.png")
-        birthday = record["eval"]["metrics"].get("birthday")
-        if birthday and birthday.get("montage"):  # where the driver stores it, not where this worker wrote it
-            birthday["montage"] = str(Path("jobs") / job.key / "montage.png")
+        for name, pictures in write_artifacts(evaluation, work / "montage.png", work).items():
+            for kind, path in pictures.items():  # where the driver stores it, not where this worker wrote it
+                record["eval"]["metrics"][name][kind] = str(Path("jobs") / job.key / path.name)
         if data.spec.is_image or data.spec.shape == (2,):  # what a picture can show: images, or 2-D points
             samples = source.draw(min(64 if data.spec.is_image else 2500, source.size or 2500), job.seed)
             write_samples_png(work / "samples.png", samples, f"{source.name} on {data.name}",
                               reference=data.heldout.modes)
-        artifacts = {name: (work / name).read_bytes() for name in ("samples.png", "montage.png", TRAJECTORY)
-                     if (work / name).exists()}
-        artifacts.update({path.name: path.read_bytes() for path in sorted(work.glob("trajectory-*.png"))})
+        # every picture the job drew (samples, the metrics' pictures, a tracked family's plots) and its trajectory
+        artifacts = {path.name: path.read_bytes() for path in sorted(work.glob("*.png"))}
+        if (work / TRAJECTORY).exists():
+            artifacts[TRAJECTORY] = (work / TRAJECTORY).read_bytes()
     except Diverged as exc:
         record.update(status="diverged", error=str(exc))
     except Exception as exc:  # any other failure of this job: recorded with its traceback, the suite goes on
@@ -168,12 +168,23 @@ def _external(job: Job, data, reg, device) -> SampleSource:
                        resize=job.resize)
 
 
-def write_artifacts(evaluation: Evaluation, montage: Path) -> None:
-    """Draw what the metrics left (the birthday test's closest pairs) and note the file in the record."""
-    closest = evaluation.artifacts.get("birthday")
-    if closest is not None and "birthday" in evaluation.record["metrics"]:
-        write_pairs_png(montage, closest["items"], closest["pairs"], closest["distances"], closest["threshold"])
-        evaluation.record["metrics"]["birthday"]["montage"] = str(montage)
+def write_artifacts(evaluation: Evaluation, montage: Path, others: Path | None = None) -> dict[str, dict[str, Path]]:
+    """Draw what the metrics left (Metric.picture: the birthday test's closest pairs, say) and note each file in its
+    metric's result, under the picture's kind. A picture of kind "montage" goes to `montage` (what `gan-zoo eval
+    --montage` names), one of another kind into the folder `others` as KIND.png (default: beside the montage, as
+    STEM-KIND.png). Returns the files written, by metric and kind."""
+    written: dict[str, dict[str, Path]] = {}
+    for name, artifact in evaluation.artifacts.items():
+        metric = registry().metrics.get(name)
+        if metric is None or name not in evaluation.record["metrics"]:
+            continue
+        for kind, payload in metric().picture(artifact).items():
+            path = montage if kind == "montage" else (others / f"{kind}.png" if others else
+                                                      montage.with_name(f"{montage.stem}-{kind}{montage.suffix}"))
+            atomic_write_bytes(path, payload)
+            evaluation.record["metrics"][name][kind] = str(path)
+            written.setdefault(name, {})[kind] = path
+    return written
 
 
 def store(out: Path, outcome: dict) -> dict:

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import html
 import math
-import re
 
-from gan_zoo.app.plots import figure_png, pyplot
+from gan_zoo.drawing import figure_png, pyplot
 from gan_zoo.harness.gauntlet import CONTROL, entries, false_positives, ladders
 from gan_zoo.harness.gauntlet import label as adversary_label
 
@@ -64,14 +63,13 @@ def build(results: list[dict], registry) -> dict | None:
             label, group = named[adversary, strength]
             groups.setdefault(group, []).append((adversary, strength, label))
         order[dataset] = groups
-    return {"entries": table, "ladders": ladders(table), "columns": order,
+    notes = {}  # per score: its metric's word on it beside the fool point (Metric.ladder_note)
+    for entry in table:
+        metric = registry.metrics.get(entry["metric"])
+        if metric is not None and entry["score"] not in notes:
+            notes[entry["score"]] = metric().ladder_note(entry["score"])
+    return {"entries": table, "ladders": ladders(table), "columns": order, "notes": notes,
             "false_positives": false_positives(results, registry)}
-
-
-def _capacity(score: str) -> int | None:
-    """The capacity p of a per-capacity neural-net distance score (its key ends in @p)."""
-    found = re.search(r"^nn_distance\[.*\]@(\d+)$", score)
-    return int(found.group(1)) if found else None
 
 
 def _rows(gauntlet: dict, dataset: str) -> list[tuple[str, str, dict]]:
@@ -137,7 +135,8 @@ def _any_false_positive(gauntlet: dict, dataset: str) -> str:
 
 def _fool_points(gauntlet: dict, dataset: str) -> list[list[str]]:
     """Per score and ladder: the fool point (first strength, easiest to hardest, with power below one half), the
-    strengths whose power interval holds one half, and p log p beside the NND."""
+    strengths whose power interval holds one half, and the score's metric's note on it (p log p beside a
+    capacity's neural-net distance)."""
     rows = []
     for ladder in gauntlet["ladders"]:
         if ladder["dataset"] != dataset or len(ladder["strengths"]) < 2:
@@ -145,14 +144,13 @@ def _fool_points(gauntlet: dict, dataset: str) -> list[list[str]]:
         key, hardest = ladder["vary"] or "strength", ladder["strengths"][-1]
         point = (f"{key} = {ladder['fool_point']:g} ({ladder['fool_power'][0]}/{ladder['fool_power'][1]})"
                  if ladder["fool_point"] is not None else f"not fooled up to {key} = {hardest:g}")
-        p = _capacity(ladder["score"])
         rows.append([ladder["label"], ladder["adversary"], point,
                      ", ".join(f"{m:g}" for m in ladder["uncertain"]) or "none",
-                     "" if p is None else f"{p * math.log(p):.3g}"])
+                     gauntlet["notes"].get(ladder["score"], "")])
     return rows
 
 
-FOOL_HEADER = ["score", "adversary", "fool point (power < 1/2)", "power interval holds 1/2 at", "p log p (NND)"]
+FOOL_HEADER = ["score", "adversary", "fool point (power < 1/2)", "power interval holds 1/2 at", "note"]
 
 
 def _levels(gauntlet: dict) -> dict:

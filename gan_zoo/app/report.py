@@ -3,32 +3,35 @@
 One leaderboard per data set, one row per family and config (its seeds pooled: each number is the mean over
 seeds, with the standard deviation beside it when there are several).
 
-Default order: the held-out neural-net distance at the largest capacity minus its noise floor, smallest
-first (closest to real data as the strongest discriminators see it), rows measured on items before encoder
-families measured on (x, z) pairs (their gaps are not comparable). Read it beside the memorisation check: a
-memorising generator can top this order, which is the failure the harness exists to show. Each data set names its
-best trained model by BEST_RULE.
-
-The columns are the registered metrics' own (gan_zoo.Metric.columns), so a plugin's metric shows up here with
-no change to this file.
+Everything metric-specific comes from the registered metrics (gan_zoo.Metric), so a plugin's metric gets the same
+treatment as a built-in one with no change to this file: its columns (Metric.columns), the fields its plots read
+(row_fields, table_fields), its plots (Metric.plots), its flags in the memorisation and failed-training checks
+(check, flag), its short columns in the terminal summary (Column.short). The default order: the first registered
+metric with a sort key that the board's rows were measured with (Metric.rank; with the built-ins, the held-out
+neural-net distance at the largest capacity minus its noise floor), rows measured on items before encoder families
+measured on (x, z) pairs (their readings are not comparable). Read it beside the memorisation check: a memorising
+generator can top this order, which is the failure the harness exists to show. Each data set names its best trained
+model by the rule `best_rule` states.
 
 JSON schema `gan-zoo-leaderboard/2`:
   schema, generated (UTC), results (the folder), suite (name or null), sort (the default order in words),
-  datasets {NAME: {capacities [target p], columns [{key, header}], about {column key: {metric, about (what it
-  measures and which way is worse), group}}, rows [ROW], best {label (null when no row qualifies), text}
-  (BEST_RULE), plots {nn_distance, birthday, precision_recall: file names}}}, failures [{key, title, status,
-  error}], versions (of the first good result), gauntlet (when the folder holds gauntlet jobs: {entries:
-  "gauntlet.json", ladders, plots}; app/gauntlet_report.py)
+  best_rule (in words), datasets {NAME: {columns [{key, header}], about {column key: {metric, about (what it
+  measures and which way is worse), group, short (its terminal header, or ""), order (its metric's
+  summary_order)}; also memorisation and quality, the checks}, rows [ROW], best {label
+  (null when no row qualifies), text}, plots {kind: file name} (each metric's, e.g. nn_distance, birthday,
+  precision_recall), and the metrics' table_fields (the neural-net distance's capacities [target p])}}, failures
+  [{key, title, status, error}], versions (of the first good result), gauntlet (when the folder holds gauntlet
+  jobs: {entries: "gauntlet.json", ladders, plots}; app/gauntlet_report.py)
 ROW: label, family ("" for an external source), source (what was judged), display_name, overrides, seeds, keys,
-  excess (the sort key), constructed, pairs (its NND measured on (x, z) pairs), memorisation ({ran: [test],
-  flagged: {test: reason}} over the copying tests birthday, C_T, AuthPct, MiFID; null when none ran), quality
-  (why its samples look like a failed training run, or null), cells {column key: {header, mean, sd, n, text,
-  mark}} (sd null for one seed; text, when the metric gives one, for a row of one seed; mark, a caveat of any
-  seed's, shown after the cell), and for the plots: nn_heldout
-  {target p: {mean, sd, n}}, nn_ci {target p: [low, high]} (one seed: its bootstrap CI; several: a t-interval
-  over seeds), nn_p, noise_floor, p_duplicate_by_s; true_support (a construction's exact support, else null),
-  train_seconds, eval_seconds;
-  samples and montage (artifact paths of the first seed, or null); trajectory and trajectory_plots {metric: path}
+  constructed, pairs (its ranking reading measured on (x, z) pairs), memorisation ({ran: [test], flagged: {test:
+  reason}} over the metrics whose check is "copying"; null when none ran), quality (why its samples look like a
+  failed training run, by the metrics whose check is "failed", or null), cells {column key: {header, mean, sd, n,
+  text, mark}} (sd null for one seed; text, when the metric gives one, for a row of one seed; mark, a caveat of any
+  seed's, shown after the cell), the metrics' row_fields (the neural-net distance's excess (its sort key),
+  nn_heldout {target p: {mean, sd, n}}, nn_ci {target p: [low, high]} (one seed: its bootstrap CI; several: a
+  t-interval over seeds), nn_p, noise_floor; the birthday test's p_duplicate_by_s); true_support (a
+  construction's exact support, else null), train_seconds, eval_seconds; samples and pictures {kind: path} (the
+  metrics' pictures, e.g. montage: artifact paths of the first seed); trajectory and trajectory_plots {metric: path}
   (a tracked family's, of its first seed; `plots` then holds trajectory-SCORE: every tracked row on one axis)
 """
 
@@ -37,7 +40,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 import os
 import shutil
 import sys
@@ -48,43 +50,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from gan_zoo.app import gauntlet_report
-from gan_zoo.app.checks import COVERAGE_FAILED, FD_FAILED, failure_reasons
-from gan_zoo.app.plots import figure_png, pyplot
 from gan_zoo.app.tracking import comparison_plots
 from gan_zoo.files import atomic_write_bytes, atomic_write_json
-from gan_zoo.metrics import record_columns
+from gan_zoo.metrics import Metric, pooled, record_columns
 from gan_zoo.registry import Registry
 from gan_zoo.registry import registry as default_registry
 
 SCHEMA = "gan-zoo-leaderboard/2"
 FORMATS = ("md", "html", "json")
-SORT = ("held-out neural-net distance at the largest capacity minus its noise floor, ascending (encoder families "
-        "measured on (x, z) pairs after the rows measured on items)")
 BEST_LABEL = "Best trained model:"
 INTRO = ("A constructed family near the top is not a winner: memorisers are built to fool finite discriminators, "
          "which is what the harness exists to show. Read every row with its memorisation check (every copying test "
          "that ran) and the notes under each table.")
+ROW_KEYS = ("label", "family", "source", "display_name", "overrides", "seeds", "keys", "cells", "pairs",
+            "true_support", "constructed", "memorisation", "quality", "note", "train_seconds", "eval_seconds",
+            "samples", "pictures", "trajectory", "trajectory_plots")  # a metric's row_fields may not take these
 
 
-def _summary(values: list[float | None]) -> dict | None:
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
-    return {"mean": mean, "sd": sd, "n": len(values)}
-
-
-def _interval(values: list[float], single_ci: list[float] | None) -> list[float] | None:
-    if len(values) == 1:
-        return single_ci
-    if not values:
-        return None
-    from scipy.stats import t
-
-    s = _summary(values)
-    half = t.ppf(0.975, len(values) - 1) * s["sd"] / math.sqrt(len(values))
-    return [s["mean"] - half, s["mean"] + half]
+ABOUT_KEYS = ("metric", "about", "group", "short", "order")  # a column's, said once in the table's `about`
 
 
 def _row_label(job: dict, display_name: str) -> str:
@@ -110,7 +93,7 @@ def build(results: list[dict], *, folder: str, suite: str | None, registry: Regi
     ok = [r for r in results if r["status"] == "ok"]
     failures = [{"key": r["key"], "title": _title(r["job"]), "status": r["status"], "error": r["error"]}
                 for r in results if r["status"] != "ok"]
-    datasets = {}
+    tables = {}
     for name in sorted({r["job"]["dataset"] for r in ok}):
         groups: dict[str, list[dict]] = {}
         for record in sorted((r for r in ok if r["job"]["dataset"] == name), key=lambda r: r["job"]["seed"]):
@@ -118,22 +101,46 @@ def build(results: list[dict], *, folder: str, suite: str | None, registry: Regi
             identity = json.dumps([job["family"], job.get("source", ""), job["config"], job["steps"], job["eval"],
                                    job["label"]], sort_keys=True)
             groups.setdefault(identity, []).append(record)
-        rows = [_row(records, reg) for records in groups.values()]
-        # gaps on (x, z) pairs are not comparable with gaps on items: encoder families are ranked among themselves
-        rows.sort(key=lambda row: (row["pairs"], row["excess"] is None,
-                                   row["excess"] if row["excess"] is not None else 0, row["label"]))
-        headers, about = {}, {}
+        tables[name] = [_row(records, reg) for records in groups.values()]
+    ranking = _ranking(reg, [row for rows in tables.values() for row in rows])
+    datasets = {}
+    for name, rows in tables.items():
+        # readings on (x, z) pairs are not comparable with readings on items: encoder rows rank among themselves
+        rows.sort(key=lambda row: (row["pairs"], *_rank_key(ranking[:1], row), row["label"]))
+        headers, about = {}, _check_about(reg)
         for row in rows:
             for key, cell in row["cells"].items():
                 headers.setdefault(key, cell["header"])
-                metric, text = cell.pop("metric"), cell.pop("about")  # said once per column, not per cell
-                about.setdefault(key, {"metric": metric, "about": text, "group": _group(key, metric)})
-        capacities = sorted({int(p) for row in rows for p in row["nn_heldout"]})
-        datasets[name] = {"capacities": capacities, "columns": [{"key": k, "header": h} for k, h in headers.items()],
-                          "about": about, "rows": rows, "best": best(rows), "plots": {}}
+                said = {k: cell.pop(k) for k in ABOUT_KEYS}
+                about.setdefault(key, said)  # said once per column, not per cell
+        fields = {}
+        for cls in reg.metrics.values():
+            fields.update(cls().table_fields(rows))
+        datasets[name] = {**fields, "columns": [{"key": k, "header": h} for k, h in headers.items()],
+                          "about": about, "rows": rows, "best": best(rows, ranking), "plots": {}}
     return {"schema": SCHEMA, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "results": folder, "suite": suite, "sort": SORT, "datasets": datasets, "failures": failures,
-            "versions": ok[0]["eval"]["versions"] if ok else None}
+            "results": folder, "suite": suite, "sort": _order(ranking), "best_rule": best_rule(ranking),
+            "datasets": datasets, "failures": failures, "versions": ok[0]["eval"]["versions"] if ok else None}
+
+
+def _ranking(reg: Registry, rows: list[dict]) -> list[Metric]:
+    """The metrics that rank these rows, in registry order (the built-ins first): the first orders them, the next
+    breaks the best model's ties."""
+    metrics = [cls() for cls in reg.metrics.values() if cls.sort_key is not None]
+    return [metric for metric in metrics if any(metric.rank(row) is not None for row in rows)]
+
+
+def _rank_key(ranking: list[Metric], row: dict) -> tuple:
+    """Rows measured first, by their rank under each metric in turn."""
+    key = []
+    for metric in ranking:
+        rank = metric.rank(row)
+        key += [rank is None, rank.value if rank else 0.0]
+    return tuple(key)
+
+
+def _order(ranking: list[Metric]) -> str:
+    return ranking[0].order() if ranking else "the rows' labels (no metric measured ranks them)"
 
 
 def _title(job: dict) -> str:
@@ -143,91 +150,72 @@ def _title(job: dict) -> str:
 def _row(records: list[dict], reg: Registry) -> dict:
     first = records[0]
     evals = [r["eval"] for r in records]
-    metrics = [e["metrics"] for e in evals]
-    pooled: dict[str, dict] = {}
+    pooling: dict[str, dict] = {}
     for record in evals:
         for metric, column in record_columns(record, reg):
-            cell = pooled.setdefault(column.key, {"header": column.header, "values": [], "texts": [], "mark": None,
-                                                  "metric": metric.name, "about": _about(metric, column)})
+            cell = pooling.setdefault(column.key, {"header": column.header, "values": [], "texts": [], "mark": None,
+                                                   "metric": metric.name, "about": _about(metric, column),
+                                                   "group": column.group or metric.group, "short": column.short,
+                                                   "order": metric.summary_order})
             cell["values"].append(column.value)
             cell["texts"].append(column.text)
             cell["mark"] = cell["mark"] or column.mark
     cells = {}
-    for key, cell in pooled.items():
-        summary = _summary(cell["values"])
+    for key, cell in pooling.items():
+        summary = pooled(cell["values"])
         text = cell["texts"][0] if len(cell["texts"]) == 1 else None
         cells[key] = {"header": cell["header"], **(summary or {"mean": None, "sd": None, "n": 0}), "text": text,
-                      "metric": cell["metric"], "about": cell["about"], "mark": cell["mark"]}
-    by_capacity: dict[int, list[dict]] = {}
-    for m in metrics:
-        for entry in (m.get("nn_distance") or {}).get("capacities", []):
-            by_capacity.setdefault(int(entry["target_p"]), []).append(entry)
-    nn_heldout = {p: _summary([e["heldout_gap"] for e in es]) for p, es in by_capacity.items()}
-    floors = {p: _summary([e["noise_floor"] for e in es]) for p, es in by_capacity.items()}
-    largest = max(by_capacity, default=None)
-    excess = None if largest is None else nn_heldout[largest]["mean"] - floors[largest]["mean"]
-    return {
+                      "mark": cell["mark"], **{k: cell[k] for k in ABOUT_KEYS}}
+    artifacts = first.get("artifacts", {})
+    row = {
         "label": _row_label(first["job"], first["eval"]["display_name"]), "family": first["job"]["family"],
         "source": first["eval"]["source"], "display_name": first["eval"]["display_name"],
         "overrides": first["job"]["overrides"], "seeds": [r["job"]["seed"] for r in records],
-        "keys": [r["key"] for r in records], "excess": excess, "cells": cells,
-        "nn_heldout": nn_heldout, "noise_floor": floors,
-        "nn_ci": {p: _interval([e["heldout_gap"] for e in es], es[0]["ci"]) for p, es in by_capacity.items()},
-        "nn_p": {p: es[0]["p"] for p, es in by_capacity.items()},
-        "p_duplicate_by_s": _metric(metrics, "birthday", "p_duplicate_by_s")[0],
-        "pairs": bool(_metric(metrics, "nn_distance", "pairs")[0]),
+        "keys": [r["key"] for r in records], "cells": cells, "pairs": False,
         "true_support": (first["eval"]["facts"] or {}).get("support"),
         "constructed": _constructed(first["job"]["family"], reg),
-        "memorisation": memorisation(evals), "quality": training_failed(evals),
+        "memorisation": memorisation(evals, reg), "quality": training_failed(evals, reg),
         "note": _note(first["job"]["family"], reg),
-        "train_seconds": _summary(_metric(records, "train", "seconds")),
-        "eval_seconds": _summary([sum(r["eval"]["timings"].values()) for r in records]),
-        "samples": first.get("artifacts", {}).get("samples"), "montage": first.get("artifacts", {}).get("montage"),
-        "trajectory": first.get("artifacts", {}).get("trajectory"),
-        "trajectory_plots": {kind.removeprefix("trajectory-"): path for kind, path in
-                             first.get("artifacts", {}).items() if kind.startswith("trajectory-")},
+        "train_seconds": pooled(_metric(records, "train", "seconds")),
+        "eval_seconds": pooled([sum(r["eval"]["timings"].values()) for r in records]),
+        "samples": artifacts.get("samples"),
+        "pictures": {kind: path for kind, path in artifacts.items() if kind != "samples" and kind != "trajectory"
+                     and not kind.startswith("trajectory-")},
+        "trajectory": artifacts.get("trajectory"),
+        "trajectory_plots": {kind.removeprefix("trajectory-"): path for kind, path in artifacts.items()
+                             if kind.startswith("trajectory-")},
     }
+    for name, cls in reg.metrics.items():
+        results = [e["metrics"][name] for e in evals if name in e["metrics"]]
+        if results:
+            fields = cls().row_fields(results, [e for e in evals if name in e["metrics"]])
+            taken = sorted(set(fields) & (set(ROW_KEYS) - {"pairs"}))
+            if taken:
+                raise ValueError(f"metric {name}'s row_fields gives {taken[0]!r}, a key the row has of its own")
+            row.update(fields)
+    return row
 
 
-COPY_TESTS = ("birthday", "ct", "authpct", "mifid")
-COPY_NAMES = {"birthday": "birthday", "ct": "C_T", "authpct": "AuthPct", "mifid": "MiFID"}
-CT_COPYING = -3.0  # C_T is a z-score with null 0: below -3 is far outside what fresh data gives (control 0 ± 0.5)
-AUTH_COPYING = 0.5  # AuthPct below half of what held-out real items score (about 69% on digits): near copies
-
-
-def _copying(name: str, result: dict, record: dict) -> str | None:
-    """Why one copying test says a record's samples copy training items, each against real data measured the same
-    way (None: it does not say so)."""
-    if name == "birthday":
-        n_train = (record.get("dataset") or {}).get("n_train")
-        high = result["support"]["ci"][1] if result["support"]["kind"] == "estimate" else None
-        if n_train and high is not None and high < n_train:
-            return (f"birthday support <= {high:.3g} ({result['support']['ci_level']:.0%}), below {n_train} "
-                    f"training items")
-    elif name == "ct" and result["ct"] < CT_COPYING:
-        return f"C_T {result['ct']:.3g} < {CT_COPYING:g} (null 0)"
-    elif name == "authpct" and result["authpct"] < AUTH_COPYING * result["real_heldout"]:
-        return f"AuthPct {result['authpct']:.3g}% < half of held-out real {result['real_heldout']:.3g}%"
-    elif name == "mifid" and result["penalised"] and not result["real_vs_real"]["penalised"]:
-        return (f"MiFID penalty on: cosine distance to training {result['distance']:.3g} < "
-                f"{result['cosine_threshold']:g} (real {result['real_vs_real']['distance']:.3g})")
-    return None
-
-
-def memorisation(evals: list[dict]) -> dict | None:
-    """Every copying test that ran (birthday, C_T, AuthPct, MiFID) and the reasons of those that flag copying in
-    any seed: {ran: [test], flagged: {test: reason}}; None when none ran."""
+def _flagged(evals: list[dict], reg: Registry, check: str) -> tuple[list[str], dict[str, str]]:
+    """The metrics with this check that ran on any seed, and the reasons of those that flag one."""
     ran, flagged = [], {}
     for record in evals:
-        for name in COPY_TESTS:
-            result = record["metrics"].get(name)
-            if result is None:
+        for name, result in record["metrics"].items():
+            cls = reg.metrics.get(name)
+            if cls is None or cls.check != check:
                 continue
-            if COPY_NAMES[name] not in ran:
-                ran.append(COPY_NAMES[name])
-            reason = _copying(name, result, record)
+            if cls.display() not in ran:
+                ran.append(cls.display())
+            reason = cls().flag(result, record)
             if reason:
-                flagged.setdefault(COPY_NAMES[name], reason)
+                flagged.setdefault(cls.display(), reason)
+    return ran, flagged
+
+
+def memorisation(evals: list[dict], reg: Registry) -> dict | None:
+    """Every copying test that ran (the metrics whose check is "copying") and the reasons of those that flag
+    copying in any seed: {ran: [test], flagged: {test: reason}}; None when none ran."""
+    ran, flagged = _flagged(evals, reg, "copying")
     return {"ran": ran, "flagged": flagged} if ran else None
 
 
@@ -239,50 +227,68 @@ def memorisation_text(check: dict | None) -> str:
     return f"no copying found ({', '.join(check['ran'])})"
 
 
-def training_failed(evals: list[dict]) -> str | None:
-    """Why a model's samples look like a failed training run (app/checks.py's rule on the evaluation's FD and
-    coverage), or None."""
+def training_failed(evals: list[dict], reg: Registry) -> str | None:
+    """Why a model's samples look like a failed training run (the metrics whose check is "failed", each on one
+    seed's evaluation), or None."""
     for record in evals:
-        fd, prdc = record["metrics"].get("fd"), record["metrics"].get("prdc")
-        reasons = failure_reasons(*(fd["value"], fd["real_floor"]) if fd else (None, None),
-                                  *(prdc["coverage"], prdc["real_vs_real"]["coverage"]) if prdc else (None, None))
+        reasons = [cls().flag(result, record) for name, result in record["metrics"].items()
+                   if (cls := reg.metrics.get(name)) is not None and cls.check == "failed"]
+        reasons = [reason for reason in reasons if reason]
         if reasons:
             return "FAILED? " + "; ".join(reasons)
     return None
 
 
-BEST_RULE = ("The best trained model of a data set is, among rows that are not constructions, not flagged by a "
-             "copying test and not flagged as failed, the one with the smallest held-out neural-net distance over its "
-             "noise floor at the largest capacity (rows measured on items before encoder families measured on (x, z) "
-             "pairs, whose gaps are not comparable); rows within the leader's 95% interval count as tied, and the "
-             "smallest FD among them wins.")
+def _check_about(reg: Registry) -> dict:
+    """The checks' legend entries, from the registered metrics' rules."""
+    def rules(check):
+        return [cls.check_rule for cls in reg.metrics.values() if cls.check == check]
+
+    return {"memorisation": {"metric": None, "group": "checks", "about": (
+                "every copying test that ran, each against real data measured the same way: "
+                f"{', '.join(rules('copying')) or 'none registered'}; flagged is worse")},
+            "quality": {"metric": None, "group": "checks", "about": (
+                f"samples far from the data: {', or '.join(rules('failed')) or 'no test registered'}; flagged is "
+                f"worse")}}
 
 
-def best(rows: list[dict]) -> dict:
-    """The best trained model of a data set's rows by BEST_RULE: {label, text} (label None when no row qualifies)."""
-    candidates = [r for r in rows if not r["constructed"] and r["excess"] is not None and not r["quality"]
-                  and not (r["memorisation"] or {}).get("flagged")]
+def best_rule(ranking: list[Metric]) -> str:
+    """How `best` chooses, in words."""
+    if not ranking:
+        return "No metric measured ranks the rows, so no best trained model is named."
+    tie = (f", and the {'smallest' if ranking[1].worse == 'higher' else 'largest'} {ranking[1].display()} among "
+           f"them wins" if len(ranking) > 1 else "")
+    return ("The best trained model of a data set is, among rows that are not constructions, not flagged by a "
+            f"copying test and not flagged as failed, the first by {ranking[0].order()}; rows within the leader's 95% "
+            f"interval count as tied{tie}.")
+
+
+def best(rows: list[dict], ranking: list[Metric]) -> dict:
+    """The best trained model of a data set's rows by `best_rule`: {label, text} (label None when no row
+    qualifies)."""
+    primary = ranking[0] if ranking else None
+    candidates = [r for r in rows if not r["constructed"] and not r["quality"]
+                  and not (r["memorisation"] or {}).get("flagged") and primary and primary.rank(r) is not None]
     if not candidates:
-        return {"label": None, "text": "no trained model qualifies (every row is a construction, copies, or failed)"}
+        return {"label": None, "text": "no trained model qualifies (every row is a construction, copies, failed, or "
+                                       "is not ranked)"}
     kind = min(r["pairs"] for r in candidates)
-    candidates = sorted((r for r in candidates if r["pairs"] == kind), key=lambda r: r["excess"])
+    ranks = {r["label"]: primary.rank(r) for r in candidates if r["pairs"] == kind}
+    candidates = sorted((r for r in candidates if r["pairs"] == kind), key=lambda r: ranks[r["label"]].value)
     leader = candidates[0]
-    largest = max(leader["nn_heldout"], key=int)
-    low, high = leader["nn_ci"][largest] or [leader["excess"], leader["excess"]]
-    tied = [r for r in candidates if r["excess"] - leader["excess"] <= (high - low) / 2]
-    fd = {r["label"]: (r["cells"].get("fd") or {}).get("mean") for r in tied}
-    chosen = min(tied, key=lambda r: fd[r["label"]]) if len(tied) > 1 and None not in fd.values() else leader
-    text = (f"{chosen['label']}: NND over its floor {chosen['excess']:.3g} at p≈{_short(largest)}"
-            f"{' on (x, z) pairs' if kind else ''}")
+    lead = ranks[leader["label"]]
+    tied = [r for r in candidates if r is leader
+            or (lead.half_width is not None and ranks[r["label"]].value - lead.value <= lead.half_width)]
+    tie = ranking[1] if len(ranking) > 1 else None
+    breaks = {r["label"]: tie.rank(r) if tie else None for r in tied}
+    decided = len(tied) > 1 and None not in breaks.values()
+    chosen = min(tied, key=lambda r: breaks[r["label"]].value) if decided else leader
+    text = f"{chosen['label']}: {ranks[chosen['label']].text}"
     if len(tied) > 1:
         others = ", ".join(r["label"] for r in tied if r is not chosen)
-        text += (f"; tied within the interval with {others}, decided by FD {fd[chosen['label']]:.3g}"
-                 if chosen is not leader or None not in fd.values() else f"; tied within the interval with {others}")
+        text += (f"; tied within the interval with {others}, decided by {breaks[chosen['label']].text}" if decided
+                 else f"; tied within the interval with {others}")
     return {"label": chosen["label"], "text": text}
-
-
-def _short(p: int) -> str:  # as the NND headers write a capacity: 1e3
-    return f"{p:.0e}".replace("e+0", "e")
 
 
 def _constructed(family: str, reg: Registry) -> bool:
@@ -297,13 +303,7 @@ def _about(metric, column) -> str:
     return f"{metric.description}; {metric.worse} is worse"
 
 
-GROUPS = ("neural-net distance on items", "neural-net distance on (x, z) pairs", "copying tests", "sample quality")
-
-
-def _group(key: str, metric: str) -> str:
-    if metric == "nn_distance":
-        return "neural-net distance on (x, z) pairs" if "pairs]" in key else "neural-net distance on items"
-    return "copying tests" if metric in COPY_TESTS else "sample quality"
+GROUPS = ("copying tests", "sample quality")  # after the groups of the metrics' own
 
 
 def _note(family: str, reg: Registry) -> str | None:
@@ -312,99 +312,6 @@ def _note(family: str, reg: Registry) -> str | None:
     if cls is None or cls.kind != "constructed":
         return None
     return f"{cls.description}. {getattr(cls, 'expectation', '')}".strip()
-
-
-# -- plots -----------------------------------------------------------------------------------------------------
-
-def _line_plot(title: str, xlabel: str, ylabel: str, draw) -> bytes:
-    """A log-x line plot with the legend beside it, as PNG bytes; draw(axes) adds the lines."""
-    figure, axes = pyplot().subplots(figsize=(7, 4.5))
-    draw(axes)
-    axes.set_xscale("log")
-    axes.set_xlabel(xlabel)
-    axes.set_ylabel(ylabel)
-    axes.set_title(title)
-    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return figure_png(figure)
-
-
-def nn_distance_plot(name: str, board: dict) -> bytes | None:
-    """Held-out neural-net distance against capacity, one line per row, with CIs and the noise floor."""
-    rows = [row for row in board["rows"] if row["nn_heldout"]]
-    return _line_plot(f"{name}: neural-net distance against capacity", "discriminator capacity p (parameters)",
-                      "held-out neural-net distance", lambda axes: _draw_nn_distance(axes, rows)) if rows else None
-
-
-MARKERS = "osD^v<>px*h"
-LINES = ("-", "--", "-.", ":")
-
-
-def _style(index: int, count: int) -> dict:
-    """A marker, a line style and a small sideways offset per row, so that lines on top of each other still show."""
-    return {"marker": MARKERS[index % len(MARKERS)], "linestyle": LINES[index // len(MARKERS) % len(LINES)],
-            "dodge": 1.0 + 0.04 * (index - (count - 1) / 2)}
-
-
-def _draw_nn_distance(axes, rows: list[dict]) -> None:
-    for index, row in enumerate(rows):
-        style = _style(index, len(rows))
-        ps = sorted(row["nn_heldout"], key=int)
-        x = [row["nn_p"][p] * style["dodge"] for p in ps]
-        y = [row["nn_heldout"][p]["mean"] for p in ps]
-        low = [y_i - (row["nn_ci"][p] or [y_i, y_i])[0] for p, y_i in zip(ps, y, strict=True)]
-        high = [(row["nn_ci"][p] or [y_i, y_i])[1] - y_i for p, y_i in zip(ps, y, strict=True)]
-        axes.errorbar(x, y, yerr=[[max(v, 0) for v in low], [max(v, 0) for v in high]], marker=style["marker"],
-                      linestyle=style["linestyle"], capsize=3, label=row["label"])
-    # each kind of discriminator input has its own floor: items alone, or (x, z) pairs for encoder families
-    for kind, members in _by_floor_kind(rows).items():
-        floor_ps = sorted({p for row in members for p in row["noise_floor"]}, key=int)
-        floor = [_summary([row["noise_floor"][p]["mean"] for row in members if p in row["noise_floor"]])["mean"]
-                 for p in floor_ps]
-        axes.plot([members[0]["nn_p"].get(p, int(p)) for p in floor_ps], floor, color="black",
-                  linestyle="--" if kind == "items" else ":", linewidth=1.5, label=f"noise floor, {kind}")
-    axes.set_yscale("symlog", linthresh=1e-3)  # held-out gaps can be negative; symlog is log-like above 1e-3
-
-
-def _by_floor_kind(rows: list[dict]) -> dict[str, list[dict]]:
-    kinds: dict[str, list[dict]] = {}
-    for row in rows:
-        kinds.setdefault("(x, z) pairs" if row["pairs"] else "items", []).append(row)
-    return kinds
-
-
-def birthday_plot(name: str, board: dict) -> bytes | None:
-    rows = [row for row in board["rows"] if row["p_duplicate_by_s"]]
-
-    def draw(axes):
-        for index, row in enumerate(rows):
-            style = _style(index, len(rows))
-            sizes = sorted(row["p_duplicate_by_s"], key=int)
-            axes.plot([int(s) * style["dodge"] for s in sizes],
-                      [row["p_duplicate_by_s"][s] + 0.01 * (index - (len(rows) - 1) / 2) for s in sizes],
-                      marker=style["marker"], linestyle=style["linestyle"], label=row["label"])
-        axes.axhline(0.5, color="grey", linestyle=":", linewidth=1)
-
-    return _line_plot(f"{name}: birthday test", "sample size s", "P(duplicate among s samples)", draw) if rows else None
-
-
-def precision_recall_plot(name: str, board: dict) -> bytes | None:
-    """Precision against recall (Kynkaanniemi et al.'s picture): memorisers sit high on precision, mode droppers
-    low on recall, real data near (1, 1)."""
-    rows = [row for row in board["rows"] if all((row["cells"].get(f"prdc.{k}") or {}).get("mean") is not None
-                                                for k in ("precision", "recall"))]
-    if not rows:
-        return None
-    figure, axes = pyplot().subplots(figsize=(6, 5))
-    for index, row in enumerate(rows):
-        recall, precision = row["cells"]["prdc.recall"]["mean"], row["cells"]["prdc.precision"]["mean"]
-        axes.scatter(recall, precision, marker=MARKERS[index % len(MARKERS)], label=row["label"])
-    axes.set_xlim(-0.02, 1.02)
-    axes.set_ylim(-0.02, 1.02)
-    axes.set_xlabel("recall (share of real data the samples cover)")
-    axes.set_ylabel("precision (share of samples on the real data)")
-    axes.set_title(f"{name}: precision against recall")
-    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    return figure_png(figure)
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
@@ -426,13 +333,6 @@ class TableColumn:
     key: str = ""
 
 
-MEMORISATION_ABOUT = ("every copying test that ran, each against real data measured the same way: birthday support "
-                      "below the training set's size, C_T < -3, AuthPct below half of held-out real items', MiFID's "
-                      "penalty on where real data's is off; flagged is worse")
-QUALITY_ABOUT = (f"samples far from the data: FD over {FD_FAILED:g}x real data's own, or coverage below "
-                 f"{COVERAGE_FAILED:g}x real data's; flagged is worse")
-
-
 def _columns(board: dict) -> list[TableColumn]:
     """The columns of a data set's table: the row, its checks, the metrics' own columns, the cost."""
     def text(key):
@@ -450,14 +350,16 @@ def _columns(board: dict) -> list[TableColumn]:
     columns = [TableColumn("family", lambda r: r["label"], lambda r: r["label"], "model",
                            "the family and its settings (seeds pooled)", "label"),
                TableColumn("memorisation check", lambda r: memorisation_text(r["memorisation"]),
-                           lambda r: len((r["memorisation"] or {}).get("flagged", ())), "checks", MEMORISATION_ABOUT,
-                           "memorisation"),
+                           lambda r: len((r["memorisation"] or {}).get("flagged", ())), "checks",
+                           board["about"]["memorisation"]["about"], "memorisation"),
                TableColumn("sample quality check", lambda r: r["quality"] or "-", lambda r: r["quality"] or "",
-                           "checks", QUALITY_ABOUT, "quality")]
+                           "checks", board["about"]["quality"]["about"], "quality")]
     about = board["about"]
     metrics = [TableColumn(c["header"], text(c["key"]), value(c["key"]), about[c["key"]]["group"],
                            about[c["key"]]["about"], c["key"]) for c in board["columns"]]
-    columns += sorted(metrics, key=lambda c: GROUPS.index(c.group))  # stable: a metric's columns stay in order
+    # the metrics' own groups first, then the copying tests and sample quality; stable: a metric's columns stay in
+    # order
+    columns += sorted(metrics, key=lambda c: GROUPS.index(c.group) + 1 if c.group in GROUPS else 0)
     columns += [TableColumn("train s", lambda r: _num(r["train_seconds"], 3),
                             lambda r: (r["train_seconds"] or {}).get("mean"), "cost",
                             "training seconds (a construction's build time); higher is slower", "train_seconds"),
@@ -485,7 +387,7 @@ def render_markdown(board: dict, plot_files: dict) -> str:
         for kind, file in plot_files.get(name, {}).items():
             lines += [f"![{name} {kind}]({file})", ""]
         for row in data["rows"]:
-            pictures = [f"![{row['label']} {kind}]({row[kind]})" for kind in ("samples", "montage") if row[kind]]
+            pictures = [f"![{row['label']} {kind}]({path})" for kind, path in _pictures(row).items()]
             pictures += [f"[along training: {metric}]({path})" for metric, path in row["trajectory_plots"].items()]
             if pictures:
                 lines += [f"**{row['label']}**: " + " ".join(pictures), ""]
@@ -620,7 +522,7 @@ def render_html(board: dict, plots: dict, pictures: dict[str, bytes], gauntlet: 
              f"<p>Results in <code>{e(board['results'])}</code>, generated {e(board['generated'])}. Rows are sorted by "
              f"{e(board['sort'])}; click a column to sort by it. NND: held-out neural-net distance (mean over seeds "
              f"± sd); the noise floor is real held-out data against itself with the same discriminators.</p>",
-             f"<p>{e(INTRO)}</p>", f"<p>{e(BEST_RULE)} Hover over a column's header for what it measures and "
+             f"<p>{e(INTRO)}</p>", f"<p>{e(board['best_rule'])} Hover over a column's header for what it measures and "
              f"which way is worse; the legend under each table says the same.</p>"]
     for name, data in board["datasets"].items():
         parts += [f"<h2>{e(name)}</h2>", f"<p class=\"best\"><b>{BEST_LABEL}</b> {e(data['best']['text'])}</p>",
@@ -634,10 +536,10 @@ def render_html(board: dict, plots: dict, pictures: dict[str, bytes], gauntlet: 
                          f"<figcaption>{e(kind.replace('_', ' '))}</figcaption></figure>")
         parts.append("<div>")
         for row in data["rows"]:
-            for kind in ("samples", "montage"):
-                if row[kind] and row[kind] in pictures:
+            for kind, path in _pictures(row).items():
+                if path in pictures:
                     parts.append(f"<figure><img class=\"picture\" alt=\"{e(row['label'])} {kind}\" "
-                                 f"src=\"{_data_uri(pictures[row[kind]])}\"><figcaption>{e(row['label'])}: {kind}"
+                                 f"src=\"{_data_uri(pictures[path])}\"><figcaption>{e(row['label'])}: {kind}"
                                  f"</figcaption></figure>")
             links = [f"<a href=\"{e(path)}\">{e(metric)}</a>" for metric, path in row["trajectory_plots"].items()]
             if links:
@@ -653,18 +555,16 @@ def render_html(board: dict, plots: dict, pictures: dict[str, bytes], gauntlet: 
 
 
 def write_report(folder: Path, results: list[dict], *, suite: str | None, out: Path | None = None,
-                 formats: tuple[str, ...] = FORMATS) -> tuple[dict, dict[str, Path]]:
+                 formats: tuple[str, ...] = FORMATS, registry: Registry | None = None) -> tuple[dict, dict[str, Path]]:
     """Write leaderboard.{md,html,json} and plots/ into `out` (default: the results folder).
 
     Returns the leaderboard (the JSON format's data) and the files written, by format.
     """
     folder = Path(folder)
     out = Path(out or folder)
-    board = build(results, folder=str(folder), suite=suite)
-    plots = {name: {kind: payload for kind, payload in
-                    (("nn_distance", nn_distance_plot(name, data)), ("birthday", birthday_plot(name, data)),
-                     ("precision_recall", precision_recall_plot(name, data)))
-                    if payload}
+    reg = registry or default_registry()
+    board = build(results, folder=str(folder), suite=suite, registry=reg)
+    plots = {name: {kind: payload for cls in reg.metrics.values() for kind, payload in cls().plots(name, data).items()}
              for name, data in board["datasets"].items()}
     for name, data in board["datasets"].items():  # tracked rows: their trajectories on one axis per score
         plots[name].update(comparison_plots(folder, data["rows"]))
@@ -676,7 +576,7 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
             atomic_write_bytes(out / relative, payload)
             plot_files.setdefault(name, {})[kind] = relative
             board["datasets"][name]["plots"][kind] = relative
-    gauntlet = gauntlet_report.build(results, default_registry())
+    gauntlet = gauntlet_report.build(results, reg)
     gauntlet_plots, gauntlet_files = {}, {}
     if gauntlet:
         for name in gauntlet["columns"]:
@@ -698,13 +598,17 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
             text = gauntlet_report.markdown(gauntlet, gauntlet_files) + "\n" + text
         atomic_write_bytes(written["md"], _relocate_markdown(text, folder, out).encode())
     if "html" in formats:
-        pictures = {row[kind]: (folder / row[kind]).read_bytes()
-                    for data in board["datasets"].values() for row in data["rows"]
-                    for kind in ("samples", "montage") if row[kind] and (folder / row[kind]).exists()}
+        pictures = {path: (folder / path).read_bytes() for data in board["datasets"].values() for row in data["rows"]
+                    for path in _pictures(row).values() if (folder / path).exists()}
         written["html"] = out / "leaderboard.html"
         section = gauntlet_report.html_section(gauntlet, gauntlet_plots, _data_uri) if gauntlet else ""
         atomic_write_bytes(written["html"], render_html(board, plots, pictures, section).encode())
     return board, written
+
+
+def _pictures(row: dict) -> dict[str, str]:
+    """A row's pictures by kind: its samples, then what its metrics drew."""
+    return {**({"samples": row["samples"]} if row["samples"] else {}), **row["pictures"]}
 
 
 def text_tables(board: dict) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -718,8 +622,8 @@ def text_tables(board: dict) -> list[tuple[str, list[str], list[list[str]]]]:
 
 
 def _key_columns(data: dict) -> list[TableColumn]:
-    """The columns a terminal summary shows, most telling first: the checks, the neural-net distance at the largest
-    capacity (items, then pairs), FD, coverage, the birthday support; numbers only, short headers."""
+    """The columns a terminal summary shows, most telling first: the checks, then the metrics' columns that have a
+    short header (Column.short), by their metric's summary_order; numbers only."""
     def number(key):
         return lambda row: _num(row["cells"][key], 3) if key in row["cells"] and row["cells"][key]["n"] else "-"
 
@@ -729,13 +633,9 @@ def _key_columns(data: dict) -> list[TableColumn]:
 
     columns = [TableColumn("copies?", flagged, None, key="memorisation"),
                TableColumn("failed?", lambda r: "FAILED?" if r["quality"] else "-", None, key="quality")]
-    largest = max(data["capacities"], default=None)
-    nnd = [c for c in data["columns"] if data["about"][c["key"]]["metric"] == "nn_distance"
-           and c["key"].endswith(f"@{largest}")]
-    columns += [TableColumn(f"NND {_short(largest)}{' (x,z)' if 'pairs]' in c['key'] else ''}", number(c["key"]),
-                            None, key=c["key"]) for c in nnd]
-    columns += [TableColumn(header, number(key), None, key=key) for key, header in
-                (("fd", "FD"), ("prdc.coverage", "coverage"), ("birthday.support", "birthday support"))]
+    about = data["about"]
+    short = sorted((c["key"] for c in data["columns"] if about[c["key"]]["short"]), key=lambda k: about[k]["order"])
+    columns += [TableColumn(about[key]["short"], number(key), None, key=key) for key in short]
     return [c for c in columns if any(c.text(row) != "-" for row in data["rows"])]
 
 

@@ -30,7 +30,7 @@ def plot_path(folder: Path, metric: str) -> Path:
 
 def write_plots(folder: Path, header: dict, points: list[dict]) -> list[Path]:
     """A PNG per metric with evaluated points (see the module docstring); returns the paths written."""
-    from gan_zoo.app.plots import figure_png, pyplot
+    from gan_zoo.drawing import figure_png, pyplot
 
     controls = header["controls"]
     evaluated = [p for p in points if p["kind"] == "point"]
@@ -120,7 +120,7 @@ class TrainTracking:
 def comparison_plots(folder: Path, rows: list[dict]) -> dict[str, bytes]:
     """For a leaderboard: per tracked score, the trajectories of every row that has one (its first seed's) on one
     axis, with the real-data band of the first row's control runs. Keyed `trajectory-SCORE`."""
-    from gan_zoo.app.plots import figure_png, pyplot
+    from gan_zoo.drawing import figure_png, pyplot
 
     runs = [(row["label"], tracking.read_trajectory(Path(folder) / row["trajectory"]))
             for row in rows if row.get("trajectory") and (Path(folder) / row["trajectory"]).exists()]
