@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # the same names, for type checkers, which cannot follow __ge
     from gan_zoo.family import DataSpec, GanModel
     from gan_zoo.features import Extractor, FeatureSpace
     from gan_zoo.harness.api import evaluate
-    from gan_zoo.metrics import Column, EvalContext, Metric
+    from gan_zoo.metrics import Column, EvalContext, Metric, Rank, Shortcut
     from gan_zoo.plugins.vanilla import VanillaConfig, VanillaGAN
     from gan_zoo.sources import CallableSource, ModelSource, SampleSource, TensorSource
     from gan_zoo.suites import SuiteFile

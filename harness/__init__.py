@@ -6,7 +6,8 @@ plugin using a measure does not pull in a whole evaluation. The engine runs eval
 on the library and the registry. tests/test_layers.py reads the two lists below and checks both rules.
 
 Library:
-    adversaries birthday discriminators ensemble fid_inception functional inception knn modes nn_distance resize
+    adversaries birthday discriminators ensemble fid_inception functional inception knn modes nn_distance quality
+    resize
 
 Engine:
     api evaluate gauntlet overlap sources tracking

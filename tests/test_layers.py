@@ -19,8 +19,8 @@ APP, HARNESS, PLUGINS = "gan_zoo.app", "gan_zoo.harness", "gan_zoo.plugins"
 
 
 def harness_part(name: str) -> tuple[str, ...]:
-    """A part's modules as harness/__init__.py's docstring lists them: the indented line under `Name:`."""
-    found = re.search(rf"^{name}:\n    (.+)$", gan_zoo.harness.__doc__, re.MULTILINE)
+    """A part's modules as harness/__init__.py's docstring lists them: the indented lines under `Name:`."""
+    found = re.search(rf"^{name}:\n((?:    .+\n?)+)", gan_zoo.harness.__doc__, re.MULTILINE)
     assert found, f"harness/__init__.py's docstring lists no {name} modules"
     return tuple(f"{HARNESS}.{module}" for module in found.group(1).split())
 
