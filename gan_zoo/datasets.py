@@ -16,6 +16,7 @@ import torch
 
 from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
+from gan_zoo.seeds import generator
 
 
 @dataclass
@@ -90,7 +91,7 @@ def open_dataset(source: DatasetSource, *, seed: int = 0, root: Path | None = No
     if len(data) < 2:
         raise UserError(f"data set {source.name}{f' ({root})' if root else ''}: holds {len(data)} item(s), too few "
                         f"to split into training and held-out items; give it at least 2 (10 for the birthday test)")
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(data), generator=generator(seed, "split"))
     n_heldout = max(1, int(len(data) * heldout_fraction))
     n_control = int(len(data) * control_fraction)
     num_classes = None if data.labels is None else int(data.labels.max()) + 1
