@@ -16,7 +16,7 @@ import torch
 
 from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
-from gan_zoo.seeds import generator
+from gan_zoo.seeds import SCHEME, generator
 
 
 @dataclass
@@ -61,7 +61,8 @@ class LoadedDataset:
     control: Data | None = None  # a third split for the gauntlet: real items no model or metric has seen
 
     def to_json(self) -> dict:
-        split = {"name": self.name, "fingerprint": self.fingerprint, "split_seed": self.seed,
+        # the scheme too: the same split seed drew another split before gan_zoo.seeds
+        split = {"name": self.name, "fingerprint": self.fingerprint, "split_seed": self.seed, "seed_scheme": SCHEME,
                  "n_train": len(self.train), "n_heldout": len(self.heldout)}
         return split if self.control is None else {**split, "n_control": len(self.control)}
 

@@ -21,7 +21,7 @@ from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import Diverged, UserError
 from gan_zoo.family import GanModel
 from gan_zoo.registry import Registry
-from gan_zoo.seeds import derive, manual_seed
+from gan_zoo.seeds import SCHEME, derive, manual_seed
 
 CHECKPOINT_NAME = "model.safetensors"
 
@@ -152,10 +152,11 @@ def _previous_run(path: Path, family_name: str, config, data: LoadedDataset, see
     meta = previous.metadata
     same = (meta["family"] == family_name and meta["config"] == dataclasses.asdict(config) and meta["seed"] == seed
             and meta["dataset"].get("fingerprint") == data.fingerprint
-            and meta["dataset"].get("split_seed") == data.seed)
+            and meta["dataset"].get("split_seed") == data.seed and meta["dataset"].get("seed_scheme") == SCHEME)
     if not same:
         raise UserError(f"{path} holds a different run ({meta['family']} on {meta['dataset'].get('name')}, "
-                        f"seed {meta['seed']}, or another config); choose another --out or remove that file")
+                        f"seed {meta['seed']}, another config, or an older seed scheme); choose another --out or "
+                        f"remove that file")
     return previous
 
 

@@ -82,3 +82,25 @@ def test_a_recording_names_the_purposes_derived_from_its_seed():
     seeds.derive(4, "split")  # after the block: not recorded
     assert record["purposes"] == ["ensemble.step", "nn_distance.ensemble"]
 
+
+
+def test_a_checkpoint_from_before_the_scheme_is_neither_evaluated_nor_resumed(tmp_path):
+    from gan_zoo.checkpoint import read_checkpoint, save_checkpoint
+    from gan_zoo.datasets import open_dataset
+    from gan_zoo.harness.api import resolve
+    from gan_zoo.registry import registry
+    from gan_zoo.training import run
+
+    reg, cpu = registry(), torch.device("cpu")
+    data = open_dataset(reg.dataset("ring8"), seed=0)
+    config = reg.family("memorizer").Config(m=10)
+    made = run(reg, "memorizer", config, data, out=tmp_path, seed=0, steps=0, device=cpu)
+    assert resolve(made.checkpoint, dataset=None, reg=reg, device=cpu)[1].to_json() == data.to_json()
+    meta = read_checkpoint(made.checkpoint).metadata
+    older = {k: v for k, v in meta["dataset"].items() if k != "seed_scheme"}  # as written before gan_zoo.seeds
+    save_checkpoint(made.checkpoint, made.model, plugin=meta["plugin"], dataset=older, seed=0, step=0)
+    with pytest.raises(UserError, match="trained before the seed scheme gan_zoo.seeds v1, whose split seed now "
+                                        "draws another training split"):
+        resolve(made.checkpoint, dataset=None, reg=reg, device=cpu)
+    with pytest.raises(UserError, match="or an older seed scheme"):
+        run(reg, "memorizer", config, data, out=tmp_path, seed=0, steps=0, device=cpu)
