@@ -16,6 +16,7 @@ import torch
 
 from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
+from gan_zoo.seeds import SCHEME, generator
 
 
 @dataclass
@@ -60,7 +61,8 @@ class LoadedDataset:
     control: Data | None = None  # a third split for the gauntlet: real items no model or metric has seen
 
     def to_json(self) -> dict:
-        split = {"name": self.name, "fingerprint": self.fingerprint, "split_seed": self.seed,
+        # the scheme too: the same split seed drew another split before gan_zoo.seeds
+        split = {"name": self.name, "fingerprint": self.fingerprint, "split_seed": self.seed, "seed_scheme": SCHEME,
                  "n_train": len(self.train), "n_heldout": len(self.heldout)}
         return split if self.control is None else {**split, "n_control": len(self.control)}
 
@@ -90,7 +92,7 @@ def open_dataset(source: DatasetSource, *, seed: int = 0, root: Path | None = No
     if len(data) < 2:
         raise UserError(f"data set {source.name}{f' ({root})' if root else ''}: holds {len(data)} item(s), too few "
                         f"to split into training and held-out items; give it at least 2 (10 for the birthday test)")
-    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(data), generator=generator(seed, "split"))
     n_heldout = max(1, int(len(data) * heldout_fraction))
     n_control = int(len(data) * control_fraction)
     num_classes = None if data.labels is None else int(data.labels.max()) + 1

@@ -1,8 +1,8 @@
 """The training loop shared by every trained family, and the one way a run (trained or constructed) is made.
 
-Each step seeds its own randomness from (seed, step) and sets its learning rates from (step, steps), so a run
-resumed from a checkpoint at step k continues exactly as the uninterrupted run would have: nothing but the
-weights, the optimizer state and the planned length needs saving.
+Each step seeds its own randomness from (seed, "train.step", step) (gan_zoo.seeds) and sets its learning rates
+from (step, steps), so a run resumed from a checkpoint at step k continues exactly as the uninterrupted run would
+have: nothing but the weights, the optimizer state and the planned length needs saving.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import Diverged, UserError
 from gan_zoo.family import GanModel
 from gan_zoo.registry import Registry
+from gan_zoo.seeds import SCHEME, derive, manual_seed
 
 CHECKPOINT_NAME = "model.safetensors"
 
 
-def step_seed(seed: int, step: int) -> int:
-    return (seed * 1_000_003 + step) % 2**63
 
 
 # The learning rate's multiplier at a fraction of the run done. A linear decay to 0 lets a generator settle
@@ -75,7 +74,7 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
                 dataset=data.to_json(), seed=seed)
     previous = _previous_run(path, family_name, config, data, seed)
     started = time.perf_counter()
-    torch.manual_seed(seed)  # initial weights (and a construction's choices) follow the seed
+    manual_seed(seed, "train.init")  # initial weights (and a construction's choices) follow the seed
 
     if family.kind == "constructed":
         if previous is not None:
@@ -105,7 +104,7 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
     real_items = data.train.x.to(device)
     first_losses = losses = None
     for step in range(start, steps):
-        torch.manual_seed(step_seed(seed, step))
+        manual_seed(seed, "train.step", step)
         factor = multiplier(step / steps)
         for name, optimizer in optimizers.items():
             for group, rate in zip(optimizer.param_groups, base_rates[name], strict=True):
@@ -133,9 +132,9 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
 
 def construct(family: type, config, data: LoadedDataset, seed: int, device: torch.device) -> GanModel:
     """Build a constructed family from the training split (its choices follow the seed)."""
-    torch.manual_seed(seed)
+    manual_seed(seed, "train.init")
     model = family(config, data.spec).to(device)
-    model.construct(data.train.x.to(device), seed)
+    model.construct(data.train.x.to(device), derive(seed, "construct"))
     return model
 
 
@@ -147,10 +146,11 @@ def _previous_run(path: Path, family_name: str, config, data: LoadedDataset, see
     meta = previous.metadata
     same = (meta["family"] == family_name and meta["config"] == dataclasses.asdict(config) and meta["seed"] == seed
             and meta["dataset"].get("fingerprint") == data.fingerprint
-            and meta["dataset"].get("split_seed") == data.seed)
+            and meta["dataset"].get("split_seed") == data.seed and meta["dataset"].get("seed_scheme") == SCHEME)
     if not same:
         raise UserError(f"{path} holds a different run ({meta['family']} on {meta['dataset'].get('name')}, "
-                        f"seed {meta['seed']}, or another config); choose another --out or remove that file")
+                        f"seed {meta['seed']}, another config, or an older seed scheme); choose another --out or "
+                        f"remove that file")
     return previous
 
 

@@ -34,6 +34,7 @@ from gan_zoo.harness.evaluate import EvalConfig, Evaluation
 from gan_zoo.harness.evaluate import evaluate as evaluate_source
 from gan_zoo.harness.sources import _safetensors_kind, open_source, refuse_conforming, refuse_missing
 from gan_zoo.registry import Registry, registry
+from gan_zoo.seeds import SCHEME
 from gan_zoo.sources import ModelSource, SampleSource
 
 
@@ -55,6 +56,9 @@ def resolve(thing, *, dataset: str | None, reg: Registry, device: torch.device, 
         checkpoint = read_checkpoint(Path(thing))
         meta = checkpoint.metadata
         name = dataset or meta["dataset"]["name"]
+        if meta["dataset"].get("seed_scheme") != SCHEME:
+            raise UserError(f"{thing}: trained before the seed scheme {SCHEME}, whose split seed now draws another "
+                            f"training split, so held-out items could be ones it trained on; train it again")
         data = open_dataset(reg.dataset(name), seed=meta["dataset"].get("split_seed", 0), root=data_root)
         if data.fingerprint != meta["dataset"].get("fingerprint"):
             raise UserError(f"{thing}: built on data with fingerprint {meta['dataset'].get('fingerprint')} but "

@@ -40,6 +40,7 @@ from scipy.stats import chi2, norm
 from gan_zoo.config import number, whole, wholes
 from gan_zoo.errors import UserError
 from gan_zoo.harness.knn import closest_pairs
+from gan_zoo.seeds import derive
 
 
 @dataclass
@@ -208,7 +209,7 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
     decide between independent draws and a fixed multiset (`multiplicity_fit`, recorded as `finite_source`).
     """
     embed = embed or (lambda items: items)
-    calibration = calibrate_threshold(embed(real_heldout), config, seed)
+    calibration = calibrate_threshold(embed(real_heldout), config, derive(seed, "birthday.calibration"))
     threshold = calibration["threshold"]
     hits: dict[int, list[bool]] = {}
     pairs_total = collisions = 0
@@ -219,7 +220,7 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
             grid_cut = f"grid cut at s = {max(hits) if hits else 0}: the source holds {pool} items"
             break
         hits[s] = []
-        for trial, items in enumerate(draw_parts([s] * trials, seed * 100_003 + s * 1_009)):
+        for trial, items in enumerate(draw_parts([s] * trials, derive(seed, "birthday.trials", s))):
             search = closest_pairs(embed(items), threshold=threshold, block=config.chunk)
             hits[s].append(search.below > 0)
             pairs_total += s * (s - 1) // 2
@@ -233,8 +234,8 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
                         f"s = {config.sizes[0]} need; give more samples or a smaller first s")
     finite = None
     if pool is not None:  # count over the whole finite set once (the most pairs, none counted twice)
-        search = closest_pairs(embed(draw_parts([pool], seed)[0]), threshold=threshold, block=config.chunk,
-                               groups=True)
+        everything = draw_parts([pool], derive(seed, "birthday.pool"))[0]
+        search = closest_pairs(embed(everything), threshold=threshold, block=config.chunk, groups=True)
         pairs_total, collisions = pool * (pool - 1) // 2, search.below
         finite = multiplicity_fit(torch.bincount(search.groups)[torch.unique(search.groups)].tolist(),
                                   config.ci_level)

@@ -29,7 +29,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from gan_zoo.errors import UserError
-from gan_zoo.training import step_seed
+from gan_zoo.seeds import generator, manual_seed
 
 PHIS = ("log", "identity")
 SELECTS = ("best_validation", "last")
@@ -76,7 +76,7 @@ def has_running_stats(module: nn.Module) -> bool:
 class Ensemble:
     def __init__(self, make: Callable[[], nn.Module], config: EnsembleConfig, seed: int, device: torch.device,
                  batched: bool | None = None):
-        torch.manual_seed(seed)
+        manual_seed(seed, "ensemble.init")
         self.models = [make().to(device) for _ in range(config.members)]
         self.config, self.seed, self.device = config, seed, device
         self.batched = not has_running_stats(self.models[0]) if batched is None else batched
@@ -110,7 +110,7 @@ class Ensemble:
         if selecting:
             self._check(0, validation)
         for step in range(config.steps):
-            order = torch.Generator().manual_seed(step_seed(self.seed, step))
+            order = generator(self.seed, "ensemble.step", step)
             real_index = torch.randint(len(real[0]), (K, config.batch_size), generator=order).to(self.device)
             fake_index = torch.randint(len(fake[0]), (K, config.batch_size), generator=order).to(self.device)
             real_batch = tuple(t[real_index] for t in real)  # (K, B, ...)

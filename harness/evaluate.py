@@ -14,7 +14,8 @@ Record schema `gan-zoo-eval/2` (top-level keys):
   timings {name: seconds, and overlap: the check's}, features_cache {"space items": computed | cache |
   recomputed: why} (reference features read from or written to the on-disk cache, gan_zoo/cache.py), threads,
   versions, overlap (the source's items found in the data set's splits, checked before any metric:
-  harness/overlap.py).
+  harness/overlap.py), seeds {seed, scheme, purposes} (the random streams derived from the seed, gan_zoo.seeds;
+  the source's items are drawn at the seed itself).
 Each metric's result is documented with its plugin (gan-zoo metrics lists them). When the source holds held-out
 items, the result of every metric that reads held-out data (Metric.reads_heldout) gets `not_independent`, the
 overlap's warning line.
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from gan_zoo import seeds
 from gan_zoo.config import typed
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
@@ -116,25 +118,26 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
     ctx = EvalContext(source, data, registry, seed=seed, device=device, feature_settings=config.features,
                       report=report)
     metrics, skipped, errors = {}, {}, {}
-    started = time.perf_counter()
-    ctx.report("overlap: the source's items against the data set's splits")
-    overlap = check_overlap(ctx)
-    ctx.timings["overlap"] = round(time.perf_counter() - started, 3)
-    for index, name in enumerate(config.metrics):
-        metric, settings = registry.metric(name)(), config.setting(registry, name)
-        reason = metric.applies(ctx, settings)
-        if reason:
-            skipped[name] = reason
-            continue
+    with seeds.recording(seed) as drawn:  # the record names the random streams its metrics derived
         started = time.perf_counter()
-        ctx.report(f"{name} ({index + 1}/{len(config.metrics)})")
-        try:
-            metrics[name] = strict_json(metric.compute(ctx, settings))
-            if overlap.get("warning") and metric.reads_heldout:
-                metrics[name]["not_independent"] = overlap["warning"]
-        except UserError as exc:
-            errors[name] = str(exc)
-        ctx.timings[name] = round(time.perf_counter() - started, 3)
+        ctx.report("overlap: the source's items against the data set's splits")
+        overlap = check_overlap(ctx)
+        ctx.timings["overlap"] = round(time.perf_counter() - started, 3)
+        for index, name in enumerate(config.metrics):
+            metric, settings = registry.metric(name)(), config.setting(registry, name)
+            reason = metric.applies(ctx, settings)
+            if reason:
+                skipped[name] = reason
+                continue
+            started = time.perf_counter()
+            ctx.report(f"{name} ({index + 1}/{len(config.metrics)})")
+            try:
+                metrics[name] = strict_json(metric.compute(ctx, settings))
+                if overlap.get("warning") and metric.reads_heldout:
+                    metrics[name]["not_independent"] = overlap["warning"]
+            except UserError as exc:
+                errors[name] = str(exc)
+            ctx.timings[name] = round(time.perf_counter() - started, 3)
     model = source.model if isinstance(source, ModelSource) else None
     record = {
         "schema": SCHEMA, "source": source.describe(), "family": model.name if model else None,
@@ -142,7 +145,7 @@ def evaluate(source: SampleSource, data: LoadedDataset, registry: Registry, conf
         "dataset": data.to_json(), "seed": seed, "config": dataclasses.asdict(model.config) if model else None,
         "facts": source.facts(), "eval_config": config.to_json(registry), "metrics": metrics, "skipped": skipped,
         "errors": errors, "timings": ctx.timings, "features_cache": ctx.feature_log,
-        "threads": torch.get_num_threads(), "versions": versions(), "overlap": overlap}
+        "threads": torch.get_num_threads(), "versions": versions(), "overlap": overlap, "seeds": drawn}
     return Evaluation(record, ctx.artifacts)
 
 

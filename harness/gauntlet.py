@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from gan_zoo import seeds
 from gan_zoo.config import choice, number, typed, whole, wholes
 from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
@@ -99,7 +100,7 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
     if control is None or len(control) < n:
         raise UserError(f"{data.name}: the control split holds {0 if control is None else len(control)} items, "
                         f"fewer than n = {n}; lower n or raise control_fraction")
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeds.generator(seed, "gauntlet.adversary")
     fresh = control.subset(torch.randperm(len(control), generator=generator)[:n])
     picked = fresh.x
     facts: dict = {}

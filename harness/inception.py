@@ -31,7 +31,7 @@ from gan_zoo.datasets import LoadedDataset
 from gan_zoo.errors import UserError
 from gan_zoo.files import atomic_write_bytes
 from gan_zoo.harness.resize import clean_fid_resize
-from gan_zoo.training import step_seed
+from gan_zoo.seeds import generator, manual_seed
 
 
 @dataclass
@@ -52,7 +52,7 @@ class ClassifierConfig:
         self.seed = whole("seed", self.seed, 0)
 
 
-RECIPE = 2  # part of the cache key: bumped when training changes (2: initial weights seeded too)
+RECIPE = 3  # part of the cache key: bumped when training changes (2: initial weights seeded too; 3: gan_zoo.seeds)
 
 
 class Classifier(nn.Module):
@@ -103,7 +103,7 @@ def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: tor
     key = hashlib.sha256(json.dumps([RECIPE, data.fingerprint, split, asdict(config)], sort_keys=True).encode())
     path = cache_dir() / "classifiers" / f"{data.name}-{key.hexdigest()[:16]}.safetensors"
     size = max(config.min_size, data.spec.shape[-1])
-    torch.manual_seed(config.seed)  # the initial weights too: nothing may depend on what ran before
+    manual_seed(config.seed, "classifier.init")  # the initial weights too: nothing may depend on what ran before
     classifier = Classifier(_timm(config.arch, num_classes=data.spec.num_classes, in_chans=data.spec.shape[0]), size)
     if path.exists():
         try:
@@ -126,7 +126,7 @@ def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: tor
             eta = f", ETA {elapsed * (config.steps - step) / step:.0f} s" if step else " (once; cached after)"
             report(f"training the domain classifier of {data.name}: step {step}/{config.steps}{eta}")
         index = torch.randint(len(x), (config.batch_size,),
-                              generator=torch.Generator().manual_seed(step_seed(config.seed, step)))
+                              generator=generator(config.seed, "classifier.step", step))
         loss = F.cross_entropy(classifier(x[index].to(device)), labels[index].to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

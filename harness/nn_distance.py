@@ -77,12 +77,11 @@ from gan_zoo.errors import UserError
 from gan_zoo.family import DataSpec
 from gan_zoo.harness.discriminators import DiscriminatorClass, at_capacity, unbuildable
 from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig, gap
-from gan_zoo.training import step_seed
+from gan_zoo.seeds import derive, generator
 
 BOOTSTRAP_REPS = 200
 MARGIN = 0.02  # the smallest excess over the floor that counts as a difference (phi = log units; `reading`)
 Z_TEST, Z_POWER = 1.96, 0.84  # the detection rule's two-sided 95% threshold; the normal quantile of 80% power
-SPLIT_STREAM = 7_919  # the validation split's seeds: a stream of their own, apart from small seeds
 
 
 def bootstrap_ci(real_scores: torch.Tensor, fake_scores: torch.Tensor, phi: str, seed: int,
@@ -92,7 +91,7 @@ def bootstrap_ci(real_scores: torch.Tensor, fake_scores: torch.Tensor, phi: str,
     Pass one member's row when the member was chosen before the held-out data was seen; pass every row when the
     choice is the held-out maximum itself, so the interval carries that selection too.
     """
-    g = torch.Generator().manual_seed(seed)
+    g = generator(seed, "nn_distance.bootstrap")
     n_real, n_fake = real_scores.shape[1], fake_scores.shape[1]
     values = []
     for _ in range(BOOTSTRAP_REPS):
@@ -207,7 +206,7 @@ def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
     validating = config.select == "best_validation"
     if validating:
         (fit_real, validation_real), (fit_fake, validation_fake) = (
-            validation_split(side, config.validation, step_seed(seed, SPLIT_STREAM + i))
+            validation_split(side, config.validation, derive(seed, "nn_distance.validation", i))
             for i, side in enumerate(train))
         fit, validation = (fit_real, fit_fake), (validation_real, validation_fake)
     else:
@@ -223,7 +222,7 @@ def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
             continue  # the others keep the seeds of their place in the list
         capacity = at_capacity(cls, option, spec, code_dim, target)
         ensemble = Ensemble(lambda c=capacity: cls.build(spec, code_dim, c.width, option), config,
-                            seed=seed * 1000 + index, device=device)
+                            seed=derive(seed, "nn_distance.ensemble", index), device=device)
         ensemble.fit(*fit, validation=validation)
         train_gaps = gap(config.phi, ensemble.scores(fit[0]), ensemble.scores(fit[1]))
         real_scores, fake_scores = ensemble.scores(heldout[0]), ensemble.scores(heldout[1])

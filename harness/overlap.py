@@ -31,6 +31,7 @@ import torch
 from gan_zoo.errors import UserError
 from gan_zoo.harness.knn import nearest
 from gan_zoo.metrics import EvalContext
+from gan_zoo.seeds import derive
 
 SAMPLE = 2000  # items of a distribution checked: at 1% of held-out items copied, ~20 found
 # near copies are searched among at most this many items of a finite source, and the tolerance is read from at most
@@ -46,8 +47,8 @@ def check_overlap(ctx: EvalContext) -> dict:
     except UserError as exc:
         return {"error": str(exc)}
     heldout, train = (_flat(split.x) for split in (ctx.data.heldout, ctx.data.train))
-    tolerance = nearest(_subset(heldout, ctx.seed), train)[0].min().item() / 2
-    near = _subset(torch.arange(len(items)), ctx.seed)  # the items searched for near copies
+    tolerance = nearest(_subset(heldout, derive(ctx.seed, "overlap.tolerance")), train)[0].min().item() / 2
+    near = _subset(torch.arange(len(items)), derive(ctx.seed, "overlap.near"))  # the items searched for near copies
     found = {name: _held(_flat(items), near, reference, tolerance) for name, reference in (("heldout", heldout),
                                                                                            ("train", train))}
     held = found["heldout"]["held"]

@@ -7,7 +7,9 @@
 - a samples `.safetensors` as `gan-zoo sample` writes it (the tensor `samples`, or its only tensor);
 - a Python callable `path/to/file.py:function` or `package.module:function`, called as function(n, seed) and
   returning n items (a tensor, or anything numpy.asarray takes); or a torch.nn.Module there with a
-  `sample(n, seed)` method, or with `latent_dim` and `forward(z)` (z ~ N(0, I) drawn from the seed);
+  `sample(n, seed)` method, or with `latent_dim` and `forward(z)` (z ~ N(0, I) drawn from the seed). The seed is
+  the evaluation's, or one gan_zoo.seeds derived from it: any whole number below 2^63, so seed with
+  torch.Generator().manual_seed(seed) or numpy.random.default_rng(seed) (numpy.random.seed takes 32 bits only);
 - in Python: a tensor or array of items, a function, a module, a GanModel, or a SampleSource.
 
 Items are brought to the data set's layout and range by one documented rule (`conform`): images may come as

@@ -3,10 +3,11 @@ runs, and the step at which a score first detects the generator (the onset of me
 
 Protocol (the gauntlet's, along training steps). The held-out split is cut, per partition seed, into a reference
 of n items (what the metrics compare with) and a control part of n items (real data neither trained on nor
-compared with); the training split is the one the model trains on. At each tracked step the generator gives n
-items for the tracker's seed, judged as a finite source against the reference of the tracker's seed; the control
-runs, once per trajectory, judge n control items against the reference of their own partition seed (`controls`
-seeds after the tracker's). Every source is a finite set of n items, so the generator and real data are measured
+compared with); the training split is the one the model trains on. The partition seeds are the tracker's seed's
+stream "tracking.partition" (gan_zoo.seeds): part 0 for the tracker, parts 1 to `controls` for the control runs.
+At each tracked step the generator gives n items for the tracker's seed, judged as a finite source against the
+reference of part 0; the control runs, once per trajectory, judge n control items against the reference of their
+own part. Every source is a finite set of n items, so the generator and real data are measured
 at one sample size. A point is detected by the gauntlet's rule (harness.gauntlet: its p-value among the control
 runs, by rank or by the exact count test, at most 1 - level; `controls` defaults to the runs that level needs,
 19 at 0.95), reached through DetectionRule so that a change to the gauntlet's rule reaches tracking with it; the
@@ -54,6 +55,7 @@ from gan_zoo.harness.gauntlet import effect_size, needed_controls, null_summary,
 from gan_zoo.harness.sources import open_source
 from gan_zoo.metrics import EvalContext
 from gan_zoo.registry import Registry, registry
+from gan_zoo.seeds import derive
 from gan_zoo.sources import ModelSource, TensorSource
 
 SCHEMA = "gan-zoo-trajectory/1"
@@ -151,9 +153,9 @@ class Tracker:
         if 2 * self.n > held:
             raise UserError(f"n = {self.n}: the held-out split of {self.data.name} holds {held} items and tracking "
                             f"needs 2n (a reference and a control part); use n = {held // 2} or fewer")
-        self.reference = self._partition(self.seed)[0]
+        self.reference = self._partition(derive(self.seed, "tracking.partition", 0))[0]
         self._refuse_what_does_not_apply()
-        self.control_seeds = [self.seed + 1 + k for k in range(control_count)]
+        self.control_seeds = [derive(self.seed, "tracking.partition", k) for k in range(1, control_count + 1)]
         self.identity = json.loads(json.dumps({
             "dataset": self.data.to_json(), "eval_config": self.config.to_json(self.registry), "n": self.n,
             "seed": self.seed, "control_seeds": self.control_seeds, "level": self.rule.level,
@@ -189,11 +191,11 @@ class Tracker:
     def _controls(self, started: float) -> dict:
         runs: dict[str, list[dict]] = {}
         described, errors = {}, {}
-        for cseed in self.control_seeds:
-            data, items = self._partition(cseed)
-            record = evaluate(TensorSource(items, f"control {cseed}", kind="control"), data, self.registry,
+        for part, partition_seed in enumerate(self.control_seeds, 1):
+            data, items = self._partition(partition_seed)
+            record = evaluate(TensorSource(items, f"control {part}", kind="control"), data, self.registry,
                               self.config, seed=self.seed, device=self.device).record
-            errors.update({f"{name} (control {cseed})": why for name, why in record["errors"].items()})
+            errors.update({f"{name} (control {part})": why for name, why in record["errors"].items()})
             for key, score in scores(record, self.registry).items():
                 runs.setdefault(key, []).append(score)
                 described[key] = {k: score[k] for k in ("metric", "label", "worse", "scale")}

@@ -28,6 +28,7 @@ from gan_zoo.harness.modes import mode_coverage
 from gan_zoo.harness.nn_distance import MARGIN, against_floor, nn_distance, reading
 from gan_zoo.harness.quality import FD_FAILED, failure_reasons
 from gan_zoo.metrics import Column, Metric, Rank, Shortcut, pooled, seeds_interval
+from gan_zoo.seeds import derive
 
 
 def _short(p: int) -> str:
@@ -95,24 +96,24 @@ class NNDistance(Metric):
         held_a, held_b = data.heldout.x[:n_held], data.heldout.x[n_held:2 * n_held]
         seed = ctx.seed
 
-        def real(x, s):
-            return source.encode_real(x, s) if pairs else (x,)
+        def real(x, part):
+            return source.encode_real(x, derive(seed, "nn_distance.encode", part)) if pairs else (x,)
 
+        fake_seed = derive(seed, "nn_distance.fake")
         if pairs:
-            x, z = source.draw_with_codes(n_train + n_held, 2 * seed + 1)
+            x, z = source.draw_with_codes(n_train + n_held, fake_seed)
             fake_a, fake_b = (x[:n_train], z[:n_train]), (x[n_train:], z[n_train:])
         else:
-            fake_a, fake_b = ((part,) for part in source.draw_parts([n_train, n_held], 2 * seed + 1))
+            fake_a, fake_b = ((part,) for part in source.draw_parts([n_train, n_held], fake_seed))
         common = dict(cls=registry_cls, option=split_name(config.discriminator)[1], spec=data.spec,
                       code_dim=fake_a[1].shape[1] if pairs else 0, capacities=list(config.capacities),
                       config=config.ensemble, seed=seed, device=ctx.device)
         ctx.report(f"  nn_distance: {len(config.capacities)} capacities x {config.ensemble.members} discriminators, "
                    f"the source against real data")
-        measured = nn_distance(train=(real(train_a, seed), fake_a), heldout=(real(held_a, seed + 1), fake_b),
-                               **common)
+        measured = nn_distance(train=(real(train_a, 0), fake_a), heldout=(real(held_a, 1), fake_b), **common)
         ctx.report("  nn_distance: real data against itself (the noise floor)")
-        floor = nn_distance(train=(real(train_a, seed), real(train_b, seed + 2)),
-                            heldout=(real(held_a, seed + 1), real(held_b, seed + 3)), **common)
+        floor = nn_distance(train=(real(train_a, 0), real(train_b, 2)), heldout=(real(held_a, 1), real(held_b, 3)),
+                            **common)
         skipped = unbuildable(*(common[key] for key in ("cls", "option", "spec", "code_dim", "capacities")))
         for reason in skipped.values():
             ctx.report(f"  nn_distance: skipped, {reason}")
@@ -574,8 +575,8 @@ class Probe(Metric):
 
         data = ctx.data
 
-        def codes(x, s):
-            return ctx.source.encode_real(x, s)[1].reshape(len(x), -1).numpy()
+        def codes(x, split):
+            return ctx.source.encode_real(x, derive(ctx.seed, "probe.encode", split))[1].reshape(len(x), -1).numpy()
 
         probe = LogisticRegression(max_iter=2000).fit(codes(data.train.x, 0), data.train.labels.numpy())
         accuracy = float((probe.predict(codes(data.heldout.x, 1)) == data.heldout.labels.numpy()).mean())

@@ -31,6 +31,7 @@ import torch
 from gan_zoo import hookimpl
 from gan_zoo.config import number, whole
 from gan_zoo.plugins.sample_metrics import AUTO, SampleMetric, _features
+from gan_zoo.seeds import derive
 
 ORIGIN_SHRINK = (1 - 0.1) ** 2  # the reference's ORIGIN_DIST_PROP = 0.1
 
@@ -116,7 +117,7 @@ class FLD(SampleMetric):
         space = self.space(ctx, config)
         n, cut = self.size(ctx, config.samples, 2)
         result = fld(self.train(ctx, space), self.heldout(ctx, space), self.fake(ctx, space, n),
-                     epochs=config.epochs, lr=config.lr, seed=ctx.seed)
+                     epochs=config.epochs, lr=config.lr, seed=derive(ctx.seed, "fld.baseline"))
         return {**result, "n_fake": n, "n_train": len(ctx.data.train), "n_real": len(ctx.data.heldout),
                 "cut": cut, **self.protocol(ctx, space)}
 

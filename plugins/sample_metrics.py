@@ -34,6 +34,7 @@ from gan_zoo.errors import UserError
 from gan_zoo.harness.functional import authpct, ct_test, kid, mifid, prdc, vendi
 from gan_zoo.harness.quality import COVERAGE_FAILED, failure_reasons
 from gan_zoo.metrics import Column, Metric
+from gan_zoo.seeds import derive
 
 AUTO = ""  # the `features` setting meaning: classifier for labelled images, else pixels
 
@@ -226,8 +227,9 @@ class KID(SampleMetric):
         subsets = config.subsets if size < n else 1
         note = None if size < n else f"subset size {size} = all items a side: one subset, no spread over subsets"
         real = self.heldout(ctx, space, n)
-        model = kid(real, self.fake(ctx, space, n), subsets=subsets, subset_size=size, seed=ctx.seed)
-        control = kid(real, self.train(ctx, space, n), subsets=subsets, subset_size=size, seed=ctx.seed)
+        seed = derive(ctx.seed, "kid.subsets")  # the same subsets for both: their difference is not subset noise
+        model = kid(real, self.fake(ctx, space, n), subsets=subsets, subset_size=size, seed=seed)
+        control = kid(real, self.train(ctx, space, n), subsets=subsets, subset_size=size, seed=seed)
         single = model["subsets"] == 1
         return {"mean": model["mean"], "std": None if single else model["std"], "subsets": model["subsets"],
                 "subset_size": model["subset_size"], "subsets_asked": config.subsets,
@@ -349,7 +351,8 @@ class CT(SampleMetric):
         # as many generated items as held-out ones: the z-scores grow with both, so like with like
         n, cut = self.size(ctx, len(ctx.data.heldout), config.min_cell_items)
         train, heldout = self.train(ctx, space), self.heldout(ctx, space)
-        result = ct_test(train, heldout, self.fake(ctx, space, n), cells=config.cells, seed=ctx.seed,
+        result = ct_test(train, heldout, self.fake(ctx, space, n), cells=config.cells,
+                         seed=derive(ctx.seed, "ct.cells", bits=32),
                          min_cell_items=config.min_cell_items, pca=config.pca or None)
         return {**result, "null": 0.0, "n_fake": n, "n_real": len(heldout), "n_train": len(train), "cut": cut,
                 **self.protocol(ctx, space)}

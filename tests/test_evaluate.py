@@ -67,6 +67,10 @@ def test_record_has_the_documented_schema(digits, tmp_path):
                                  "probe": "needs an encoder-decoder model ((x, z) pairs)"}
     assert record["errors"] == {} and record["facts"] == {"support": 30, "rows": 30}
     assert record["eval_config"]["settings"]["birthday"]["trials"] == 3
+    seeds = record["seeds"]  # which random streams the evaluation derived from its seed (gan_zoo.seeds)
+    assert seeds["seed"] == 0 and seeds["scheme"] == "gan_zoo.seeds v1"
+    assert {"nn_distance.fake", "nn_distance.ensemble", "ensemble.step", "birthday.trials"} <= set(seeds["purposes"])
+    assert "kid.subsets" not in seeds["purposes"]  # KID did not run
     json.dumps(record, allow_nan=False)  # the record is plain JSON
 
 

@@ -74,6 +74,7 @@ from gan_zoo.harness.gauntlet import label as gauntlet_label
 from gan_zoo.harness.sources import RANGES, fingerprint_reference
 from gan_zoo.harness.tracking import merged_settings
 from gan_zoo.registry import Registry
+from gan_zoo.seeds import SCHEME as SEED_SCHEME
 
 SUITE_KEYS = {"suite", "resources", "eval", "family", "source", "gauntlet", "adversary"}
 ENTRY_KEYS = {"datasets", "label", "seeds", "eval"}
@@ -124,6 +125,7 @@ class Job:
         if not self.track:
             del identity["track"]  # likewise for jobs from before tracking
         identity["gan_zoo"] = gan_zoo.__version__
+        identity["seeds"] = SEED_SCHEME  # every draw at the job's seed follows it
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
     @property
