@@ -91,11 +91,11 @@ def calibrate_threshold(real: torch.Tensor, config: BirthdayConfig, seed: int = 
         d = torch.cdist(flat[start:start + config.chunk], flat, compute_mode="donot_use_mm_for_euclid_dist")
         d[d == 0] = math.inf  # the item itself, and exact copies: "distinct" neighbours only
         nearest.append(d.min(dim=1).values)
-    nearest = torch.cat(nearest)
-    nearest = nearest[nearest.isfinite()]
-    quantile = nearest.quantile(config.threshold_quantile).item()
+    distances = torch.cat(nearest)
+    distances = distances[distances.isfinite()]
+    quantile = distances.quantile(config.threshold_quantile).item()
     return {"threshold": config.threshold_fraction * quantile, "real_nn_quantile": quantile,
-            "real_nn_median": nearest.median().item(), "quantile": config.threshold_quantile,
+            "real_nn_median": distances.median().item(), "quantile": config.threshold_quantile,
             "fraction": config.threshold_fraction}
 
 
@@ -232,11 +232,13 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
     if not hits:
         raise UserError(f"birthday test: the source holds {pool} items, fewer than {config.min_trials} trials of "
                         f"s = {config.sizes[0]} need; give more samples or a smaller first s")
+    assert closest is not None  # hits is not empty: a first trial ran
     finite = None
     if pool is not None:  # count over the whole finite set once (the most pairs, none counted twice)
         everything = draw_parts([pool], derive(seed, "birthday.pool"))[0]
         search = closest_pairs(embed(everything), threshold=threshold, block=config.chunk, groups=True)
         pairs_total, collisions = pool * (pool - 1) // 2, search.below
+        assert search.groups is not None  # groups=True
         finite = multiplicity_fit(torch.bincount(search.groups)[torch.unique(search.groups)].tolist(),
                                   config.ci_level)
     low, high = poisson_interval(collisions, config.ci_level)
@@ -250,7 +252,7 @@ def birthday_test(draw_parts: Callable[[list[int], int], list[torch.Tensor]], re
                "kind": "estimate" if collisions else "lower_bound", "method": "collision count"}
     if finite is not None and finite["model"] == "fixed multiset":  # the upper end holds if the verdict is wrong
         support = {"value": finite["distinct"], "kind": "estimate", "method": "distinct items (fixed multiset)",
-                   "ci": [finite["distinct"], occupancy_upper(finite["distinct"], pool, config.ci_level)]}
+                   "ci": [finite["distinct"], occupancy_upper(finite["distinct"], finite["items"], config.ci_level)]}
     return {
         "support": {**support, "ci_level": config.ci_level}, "finite_source": finite,
         "collision_estimate": estimate, "ci": interval, "ci_level": config.ci_level,

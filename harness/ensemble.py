@@ -22,6 +22,7 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -105,10 +106,12 @@ class Ensemble:
             for m in self.models:
                 m.train()
         self.kept_steps = torch.full((K,), config.steps)
-        self.checked_steps, self.validation_history, self.validation_gaps = [], None, None
-        selecting = validation is not None and config.select == "best_validation"
-        if selecting:
-            self._check(0, validation)
+        self.checked_steps: list[int] = []
+        self.validation_history: torch.Tensor | None = None
+        self.validation_gaps: torch.Tensor | None = None
+        selection = validation if config.select == "best_validation" else None  # the items members are kept on
+        if selection is not None:
+            self._check(0, selection)
         for step in range(config.steps):
             order = generator(self.seed, "ensemble.step", step)
             real_index = torch.randint(len(real[0]), (K, config.batch_size), generator=order).to(self.device)
@@ -134,9 +137,9 @@ class Ensemble:
                 with torch.no_grad():
                     for p in parameters:
                         p.clamp_(-config.clip, config.clip)
-            if selecting and ((step + 1) % config.validate_every == 0 or step + 1 == config.steps):
-                self._check(step + 1, validation)
-        if selecting:
+            if selection is not None and ((step + 1) % config.validate_every == 0 or step + 1 == config.steps):
+                self._check(step + 1, selection)
+        if selection is not None:
             self._restore_best()
         elif validation is not None:  # select = "last": report the final weights' validation gap
             self.validation_gaps = self.validation_gap(validation)
@@ -153,10 +156,11 @@ class Ensemble:
     def _check(self, step: int, validation: tuple[tuple, tuple]) -> None:
         gaps = self.validation_gap(validation)
         self.checked_steps.append(step)
-        if self.validation_history is None:  # the first check: every member's best so far
+        if self.validation_history is None or self.validation_gaps is None:  # the first check: each member's best
             self.validation_history, self.validation_gaps = gaps[None], gaps.clone()
             improved = torch.ones(len(gaps), dtype=torch.bool)
-            self._best = ({n: v.detach().clone() for n, v in self.params.items()} if self.batched else
+            # per parameter name (stacked over members) when batched, else per member: a state_dict
+            self._best: Any = ({n: v.detach().clone() for n, v in self.params.items()} if self.batched else
                           [None] * len(self.models))
         else:
             self.validation_history = torch.cat([self.validation_history, gaps[None]])

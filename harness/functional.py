@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -88,6 +89,7 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5, block: int = 256) -
     fake_radii = kth_neighbour_distances(fake, k, block=block, squared=True)
     balls = ball_membership(fake, real, reference_radii=real_radii, query_radii=fake_radii, block=block,
                             squared=True)
+    assert balls.count is not None and balls.covered is not None and balls.reached is not None  # both radii given
     return {
         "precision": (balls.count > 0).double().mean().item(),
         "recall": balls.reached.double().mean().item(),
@@ -294,8 +296,9 @@ def ct_test(train: torch.Tensor, heldout: torch.Tensor, fake: torch.Tensor, cell
     detail, weighted, weight = [], 0.0, 0.0
     for cell in range(cells):
         t, p, g = (x[label == cell] for x, label in zip((train, heldout, fake), labels, strict=True))
-        row = {"cell": cell, "train": len(t), "heldout": len(p), "fake": len(g), "heldout_share": len(p) / len(heldout),
-               "u": None, "z": None, "used": False, "reason": None}
+        row: dict[str, Any] = {"cell": cell, "train": len(t), "heldout": len(p), "fake": len(g),
+                               "heldout_share": len(p) / len(heldout), "u": None, "z": None, "used": False,
+                               "reason": None}
         if len(g) < min_cell_items:
             row["reason"] = f"{len(g)} generated items < {min_cell_items}"
         elif not len(p) or not len(t):  # the reference raises here; such a cell would carry no weight anyway

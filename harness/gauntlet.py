@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -104,7 +105,8 @@ def adversary_source(spec: dict, data: LoadedDataset, registry, *, seed: int, de
     fresh = control.subset(torch.randperm(len(control), generator=generator)[:n])
     picked = fresh.x
     facts: dict = {}
-    kind, strength = spec["kind"], spec.get("strength")
+    kind = spec["kind"]
+    strength: Any = spec.get("strength")  # checked at load: a number for every kind but the control, which has none
     if kind == CONTROL:
         items = picked
     elif kind == "noise":
@@ -405,10 +407,10 @@ def false_positives(results: list[dict], registry) -> dict[str, dict]:
         for key, seen in per_score.items():
             hits = judged = 0
             for index, (seed, score) in enumerate(seen):
-                others = [s for j, (_, s) in enumerate(seen) if j != index]
-                if too_few(score, others, alpha, familywise):
+                other_scores = [s for j, (_, s) in enumerate(seen) if j != index]
+                if too_few(score, other_scores, alpha, familywise):
                     continue
-                flagged = (adjusted[seed][key] if familywise == "minp" else p_value(score, others)) <= alpha
+                flagged = (adjusted[seed][key] if familywise == "minp" else p_value(score, other_scores)) <= alpha
                 judged += 1
                 hits += flagged
                 flagged_runs[seed] = flagged_runs.get(seed, False) or flagged

@@ -118,6 +118,7 @@ def domain_classifier(data: LoadedDataset, config: ClassifierConfig, device: tor
     optimizer = torch.optim.AdamW(classifier.parameters(), config.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.steps)
     x, labels = data.train.x, data.train.labels
+    assert labels is not None and data.heldout.labels is not None  # num_classes is set: the data set is labelled
     report = report or (lambda text: None)
     every = max(1, config.steps // 10)
     for step in range(config.steps):
@@ -160,7 +161,7 @@ class FIDNetwork(nn.Module):
 
 
 # The architecture a weights file is for, by the shape of its classifier's weight
-INCEPTION_ARCHS = {(1008, 2048): "fid_inception_v3", (1000, 2048): "inception_v3"}
+INCEPTION_ARCHS: dict[tuple[int, ...], str] = {(1008, 2048): "fid_inception_v3", (1000, 2048): "inception_v3"}
 ARCH_NAMES = {"fid_inception_v3": "pytorch-fid's fid_inception_v3", "inception_v3": "timm's inception_v3"}
 
 
@@ -180,7 +181,7 @@ def inception_v3(weights: Path, device: torch.device, resize: str = "pytorch-fid
                         f"use .safetensors or a torch state dict") from None
     head = state.get("fc.weight") if isinstance(state, dict) else None
     shape = tuple(head.shape) if isinstance(head, torch.Tensor) else None
-    arch = INCEPTION_ARCHS.get(shape)
+    arch = INCEPTION_ARCHS.get(shape) if shape is not None else None
     if arch is None:
         found = f"its fc.weight is {list(shape)}" if shape else "it has no fc.weight"
         raise UserError(f"{weights}: not InceptionV3 weights ({found}); expected pytorch-fid's fid_inception_v3 "
@@ -188,7 +189,7 @@ def inception_v3(weights: Path, device: torch.device, resize: str = "pytorch-fid
     if arch == "fid_inception_v3":
         from gan_zoo.harness.fid_inception import FIDInceptionV3  # imported late: torchvision takes seconds
 
-        network = FIDInceptionV3()
+        network: nn.Module = FIDInceptionV3()
     else:
         network = _timm("inception_v3", num_classes=1000)
     try:  # strict: every tensor present and used, checked below for a one-line message
@@ -220,6 +221,6 @@ def inception_score(logits: torch.Tensor, splits: int = 10) -> dict:
         log_p = part.log_softmax(dim=1)
         log_marginal = log_p.exp().mean(0, keepdim=True).log()
         scores.append((log_p.exp() * (log_p - log_marginal)).sum(1).mean().exp())
-    scores = torch.stack(scores)
-    return {"mean": scores.mean().item(), "std": scores.std().item() if splits > 1 else 0.0, "n": len(logits),
-            "splits": splits}
+    split_scores = torch.stack(scores)
+    return {"mean": split_scores.mean().item(), "std": split_scores.std().item() if splits > 1 else 0.0,
+            "n": len(logits), "splits": splits}

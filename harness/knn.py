@@ -225,7 +225,8 @@ def _candidates64(q: torch.Tensor, r: torch.Tensor, rows: torch.Tensor, keep: in
     """The `keep` nearest reference rows of the query rows `rows` by |b|^2 - 2 a.b in float64 (error ~1e-16
     relative, far below any float32 band), reference converted a chunk at a time."""
     a = q[rows].double()
-    best_sq = best_idx = None
+    best_sq = a.new_empty(len(a), 0)  # no candidates before the first chunk
+    best_idx = torch.empty(len(a), 0, dtype=torch.long, device=a.device)
     for r0 in range(0, len(r), chunk):
         b = r[r0:r0 + chunk].double()
         sq = (b * b).sum(1)[None, :] - 2 * a @ b.T
@@ -233,8 +234,7 @@ def _candidates64(q: torch.Tensor, r: torch.Tensor, rows: torch.Tensor, keep: in
             inside = (rows >= r0) & (rows < r0 + len(b))
             sq[inside.nonzero()[:, 0], rows[inside] - r0] = torch.inf
         values, index = sq.topk(min(keep, len(b)), dim=1, largest=False)
-        values, index = (values, index + r0) if best_sq is None else \
-            (torch.cat([best_sq, values], 1), torch.cat([best_idx, index + r0], 1))
+        values, index = torch.cat([best_sq, values], 1), torch.cat([best_idx, index + r0], 1)
         best_sq, order = values.topk(min(keep, values.shape[1]), dim=1, largest=False)
         best_idx = index.gather(1, order)
     return best_sq.to(q.dtype), best_idx
@@ -286,7 +286,7 @@ def ball_membership(query: torch.Tensor, reference: torch.Tensor, reference_radi
     reached = torch.zeros(len(r), dtype=torch.bool, device=q.device) if "query_radii" in radii else None
     pairs = _PairDecider(orig_q, orig_r, q.dtype, strict)
     for q0, q1, r0, r1, sq, tolerance in _squared_blocks(q, r, block, ref_block):
-        if count is not None:
+        if count is not None and covered is not None:  # made together, from reference_radii
             limit = radii["reference_radii"][None, r0:r1]
             inside = _decide_block(sq, limit, tolerance, squared, pairs, q0, r0)
             count[q0:q1] += inside.sum(1)
@@ -331,7 +331,9 @@ class _PairDecider:
 
     def __init__(self, query: torch.Tensor, reference: torch.Tensor, dtype, strict: bool):
         self.query, self.reference, self.dtype, self.strict = query, reference, dtype, strict
-        self.reference64 = self.reference_norms = None  # made on first use: many inputs never need them
+        # made on first use: many inputs never need them
+        self.reference64: torch.Tensor | None = None
+        self.reference_norms: torch.Tensor | None = None
 
     def _compare(self, value, bound):
         return value < bound if self.strict else value <= bound
@@ -346,7 +348,7 @@ class _PairDecider:
             columns, j_at = torch.arange(first, last, device=j.device), j - first
         if len(rows) * len(columns) > GATHER_COST * len(i):  # too few pairs to pay for the product
             return self._compare(value(_pair_squared(self.query, self.reference, i, j)), bound)
-        if self.reference64 is None:
+        if self.reference64 is None or self.reference_norms is None:  # both made together
             self.reference64 = self.reference.double()
             self.reference_norms = (self.reference64 * self.reference64).sum(1)
         b = self.reference64[first:last] if len(columns) == last - first else self.reference64[columns]
@@ -368,13 +370,17 @@ def count_within(query: torch.Tensor, reference: torch.Tensor, radii: torch.Tens
 
     `count_within(...) > 0` is the "inside any ball" variant (PRDC precision); the sum is PRDC density's numerator.
     """
-    return ball_membership(query, reference, reference_radii=radii, block=block, strict=strict).count
+    count = ball_membership(query, reference, reference_radii=radii, block=block, strict=strict).count
+    assert count is not None  # reference_radii given: always counted
+    return count
 
 
 def covered(reference: torch.Tensor, radii: torch.Tensor, query: torch.Tensor, block: int = 256,
             strict: bool = True) -> torch.Tensor:
     """(n_ref,) bool: for each reference row j, whether some query row lies within radii_j of it (PRDC coverage)."""
-    return ball_membership(query, reference, reference_radii=radii, block=block, strict=strict).covered
+    reference_covered = ball_membership(query, reference, reference_radii=radii, block=block, strict=strict).covered
+    assert reference_covered is not None  # reference_radii given: always decided
+    return reference_covered
 
 
 @dataclass

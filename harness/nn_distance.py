@@ -70,6 +70,7 @@ margin, min_detectable_gap, verdict, n_needed.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 
@@ -211,7 +212,7 @@ def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
         fit, validation = (fit_real, fit_fake), (validation_real, validation_fake)
     else:
         fit, validation = train, None
-    items = {"train": len(fit[0][0]), "validation": len(validation[0][0]) if validating else 0,
+    items = {"train": len(fit[0][0]), "validation": len(validation[0][0]) if validation is not None else 0,
              "heldout": len(heldout[0][0])}
     skipped = unbuildable(cls, option, spec, code_dim, capacities)
     if len(skipped) == len(capacities):
@@ -221,7 +222,7 @@ def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
         if target in skipped:
             continue  # the others keep the seeds of their place in the list
         capacity = at_capacity(cls, option, spec, code_dim, target)
-        ensemble = Ensemble(lambda c=capacity: cls.build(spec, code_dim, c.width, option), config,
+        ensemble = Ensemble(partial(cls.build, spec, code_dim, capacity.width, option), config,
                             seed=derive(seed, "nn_distance.ensemble", index), device=device)
         ensemble.fit(*fit, validation=validation)
         train_gaps = gap(config.phi, ensemble.scores(fit[0]), ensemble.scores(fit[1]))

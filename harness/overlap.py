@@ -43,7 +43,7 @@ NEAR_SAMPLE = 2000
 def check_overlap(ctx: EvalContext) -> dict:
     """The record's `overlap` (module docstring) for the context's source and data set."""
     try:
-        items = ctx.samples(ctx.source.size if ctx.source.finite else SAMPLE)
+        items = ctx.samples(ctx.source.size if ctx.source.size is not None else SAMPLE)  # None: a distribution
     except UserError as exc:
         return {"error": str(exc)}
     heldout, train = (_flat(split.x) for split in (ctx.data.heldout, ctx.data.train))

@@ -30,5 +30,5 @@ def clean_fid_resize(x01: torch.Tensor, size: int = 299) -> torch.Tensor:
     for i, image in enumerate(to_uint8(x01)):
         for c in range(image.shape[2]):
             channel = Image.fromarray(image[:, :, c].astype(np.float32), mode="F")
-            out[i, c] = np.asarray(channel.resize((size, size), resample=Image.BICUBIC))
+            out[i, c] = np.asarray(channel.resize((size, size), resample=Image.Resampling.BICUBIC))
     return torch.from_numpy(out / 255.0).to(x01.device)

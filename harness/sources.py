@@ -321,6 +321,7 @@ def load_attribute(reference: str):
         if folder not in sys.path:  # its siblings import as they would when it runs as a script
             sys.path.insert(0, folder)
         spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None  # a .py file always gets a source loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
@@ -363,9 +364,9 @@ def callable_source(obj, name: str, data: LoadedDataset, image_range: str, resiz
         raise UserError(f"{name}: is a class; give a function, or an nn.Module instance")
     if isinstance(obj, torch.nn.Module):
         module = obj
-        if callable(getattr(module, "sample", None)):
-            function, how = module.sample, "module.sample(n, seed)"
-        elif isinstance(getattr(module, "latent_dim", None), int) and module.latent_dim > 0:
+        if callable(sample := getattr(module, "sample", None)):
+            function, how = sample, "module.sample(n, seed)"
+        elif isinstance(latent_dim := getattr(module, "latent_dim", None), int) and latent_dim > 0:
             def function(n, seed):
                 z = torch.randn(n, module.latent_dim, generator=torch.Generator().manual_seed(seed))
                 return module(z.to(next(module.parameters(), torch.empty(0)).device))
@@ -379,7 +380,7 @@ def callable_source(obj, name: str, data: LoadedDataset, image_range: str, resiz
     else:
         raise UserError(f"{name}: is a {type(obj).__name__}, not a callable")
     conform = Conformer(data.spec, name, image_range, resize)
-    first_shape = []
+    first_shape: list[tuple[int, ...]] = []  # the first call's item shape, once made
 
     def draw(n, seed):
         try:

@@ -62,8 +62,8 @@ SCHEMA = "gan-zoo-trajectory/1"
 FILE_NAME = "trajectory.jsonl"
 DEFAULT_N = 500
 # Settings sized for evaluating many times along a run; a caller's own settings for a metric replace these.
-REPEATED_USE = {"nn_distance": {"capacities": [1000, 10000], "ensemble": {"members": 2, "steps": 150}},
-                "birthday": {"trials": 5}}
+REPEATED_USE: dict[str, dict] = {"nn_distance": {"capacities": [1000, 10000], "ensemble": {"members": 2, "steps": 150}},
+                                 "birthday": {"trials": 5}}
 
 
 @dataclass(frozen=True)

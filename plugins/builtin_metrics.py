@@ -341,7 +341,8 @@ class Birthday(Metric):
         return {"montage": picture_png(canvas)}
 
     def summary(self, result):
-        support, low, high = result["support"], *result["support"]["ci"]
+        support = result["support"]
+        low, high = support["ci"]
         cut = f"; {result['grid_cut']}" if result["grid_cut"] else ""
         if support["kind"] == "lower_bound":
             return (f"birthday: no duplicates up to s = {result['largest_s']}: support > {low:.4g} "

@@ -26,6 +26,7 @@ def load_stacked_digits(n: int = N_STACKED, seed: int = 0) -> Data:
     digits = load_digits()
     pick = torch.randint(len(digits), (n, 3), generator=torch.Generator().manual_seed(seed))
     x = digits.x[pick].squeeze(2)  # (n, 3, 8, 8)
+    assert digits.labels is not None  # load_digits labels every image
     a, b, c = digits.labels[pick].unbind(1)
     return Data(x, 100 * a + 10 * b + c)
 

@@ -94,6 +94,7 @@ class EDMemorizer(Memorizer):
                    "large birthday support and few high-quality modes there are expected, not bugs.")
     players = ("generator", "encoder")
     Config = EDMemorizerConfig
+    noise_positions: torch.Tensor  # (code_dim,) long, a buffer: the item coordinates the code replaces
 
     def __init__(self, config, spec):
         GanModel.__init__(self, config, spec)

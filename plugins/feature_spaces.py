@@ -49,7 +49,9 @@ class Network(Extractor):
     has them), computed in chunks on its device."""
 
     def __init__(self, name: str, network: nn.Module, info: dict, device: torch.device, chunk: int = 512):
-        super().__init__(name, network.num_features, info)
+        # num_features: an int the network sets (Classifier, FIDNetwork, TimmNetwork), which nn.Module's typing of
+        # attributes (Tensor | Module) cannot know
+        super().__init__(name, network.num_features, info)  # type: ignore[arg-type]
         self.network, self.device, self.chunk = network.eval(), device, chunk
         self._identity: str | None = None
 
@@ -181,7 +183,7 @@ def read_state_dict(path: Path, what: str) -> dict:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            state = load_file(str(path))
+            state: object = load_file(str(path))  # what the file holds, checked below
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

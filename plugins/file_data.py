@@ -133,8 +133,8 @@ def load_idx_folder(root: Path) -> Data:
                             f"is it a labels file of another data set? Use the MNIST-format labels")
         images.append(x)
         labels.append(y)
-    x = _to_unit_range(np.concatenate(images)).unsqueeze(1)
-    return Data(x, torch.from_numpy(np.concatenate(labels).astype(np.int64)))
+    pixels = _to_unit_range(np.concatenate(images)).unsqueeze(1)
+    return Data(pixels, torch.from_numpy(np.concatenate(labels).astype(np.int64)))
 
 
 def _read_cifar_file(path: Path) -> np.ndarray:

@@ -12,6 +12,7 @@ the Gaussian mixture's m components.
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 
@@ -91,8 +92,9 @@ class Memorizer(GanModel):
                    "distance sits at the noise floor and a classifier's Inception Score rewards it; the birthday "
                    "test should find a support near m, and copying checks should flag it.")
     kind = "constructed"
-    players = ("generator",)
-    Config = MemorizerConfig
+    players: ClassVar[tuple[str, ...]] = ("generator",)
+    Config: ClassVar[type] = MemorizerConfig
+    items: torch.Tensor  # (m, *shape), a buffer
 
     def __init__(self, config, spec):
         super().__init__(config, spec)

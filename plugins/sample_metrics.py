@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from gan_zoo import hookimpl
 from gan_zoo.config import whole
@@ -53,7 +54,7 @@ def default_space(data) -> str:
 class SampleMetric(Metric):
     """What the metrics below share: the feature space (resolved from "auto"), sizes, and real features."""
 
-    needs = ("samples",)
+    needs: ClassVar[tuple[str, ...]] = ("samples",)
 
     def space(self, ctx, config) -> str:
         return config.features or default_space(ctx.data)
