@@ -48,7 +48,7 @@ def image_grid(images: torch.Tensor, scale: int = 4, columns: int | None = None)
         grid[:, top:top + height, left:left + width] = image
     pixels = ((grid + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
     picture = Image.fromarray(pixels[..., 0] if channels == 1 else pixels)
-    return picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    return picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
 
 
 def row_style(index: int, count: int) -> dict:

@@ -41,7 +41,7 @@ import dataclasses
 import math
 import time
 from abc import abstractmethod  # for type checkers only: gan_zoo.contracts enforces it
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -217,14 +217,14 @@ class Metric:
                 "reference": cls.reference, "config": dataclasses.asdict(cls.Config())}
 
 
-def pooled(values: list[float | None]) -> dict | None:
+def pooled(values: Sequence[float | None]) -> dict | None:
     """Readings over a leaderboard row's seeds: {mean, sd (None for one), n}, the missing left out; None if none."""
-    values = [v for v in values if v is not None]
-    if not values:
+    found = [v for v in values if v is not None]
+    if not found:
         return None
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
-    return {"mean": mean, "sd": sd, "n": len(values)}
+    mean = sum(found) / len(found)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in found) / (len(found) - 1)) if len(found) > 1 else None
+    return {"mean": mean, "sd": sd, "n": len(found)}
 
 
 def seeds_interval(values: list[float], single_ci: list[float] | None) -> list[float] | None:
@@ -236,6 +236,7 @@ def seeds_interval(values: list[float], single_ci: list[float] | None) -> list[f
     from scipy.stats import t
 
     s = pooled(values)
+    assert s is not None  # values holds two or more numbers
     half = t.ppf(0.975, len(values) - 1) * s["sd"] / math.sqrt(len(values))
     return [s["mean"] - half, s["mean"] + half]
 

@@ -210,8 +210,9 @@ def _draw_nn_distance(axes, rows: list[dict]) -> None:
         kinds.setdefault("(x, z) pairs" if row["pairs"] else "items", []).append(row)
     for kind, members in kinds.items():
         floor_ps = sorted({p for row in members for p in row["noise_floor"]}, key=int)
-        floor = [pooled([row["noise_floor"][p]["mean"] for row in members if p in row["noise_floor"]])["mean"]
-                 for p in floor_ps]
+        pooled_floors = [pooled([row["noise_floor"][p]["mean"] for row in members if p in row["noise_floor"]])
+                         for p in floor_ps]
+        floor = [found["mean"] for found in pooled_floors if found]  # each p is some row's, so none is missing
         axes.plot([members[0]["nn_p"].get(p, int(p)) for p in floor_ps], floor, color="black",
                   linestyle="--" if kind == "items" else ":", linewidth=1.5, label=f"noise floor, {kind}")
     axes.set_yscale("symlog", linthresh=1e-3)  # held-out gaps can be negative; symlog is log-like above 1e-3

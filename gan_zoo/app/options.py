@@ -47,8 +47,10 @@ def data_files(reg, name: str | None, root: Path | None, picture: Path | None = 
     when it already exists below it (image folders are read recursively). Listing only these, not the whole tree,
     lets a run keep its outputs under a data folder (--data-root .) and resume there."""
     source = reg.datasets.get(name) if name else None
-    folder = (root or default_root(name)) if source is not None and source.needs_files else None
+    folder = (root or default_root(name)) if name and source is not None and source.needs_files else None
     if folder is None or not folder.is_dir():
         return []
-    below = picture is not None and picture.is_file() and folder.resolve() in picture.resolve().parents
-    return [path for path in folder.iterdir() if path.is_file()] + ([picture] if below else [])
+    files = [path for path in folder.iterdir() if path.is_file()]
+    if picture is not None and picture.is_file() and folder.resolve() in picture.resolve().parents:
+        files.append(picture)
+    return files

@@ -213,5 +213,5 @@ def _holds_checkpoint(path: Path) -> bool:
 
 def _builtin_modes(name: str | None):
     """Mode centres to draw beside 2-D samples, for data sets that need no files."""
-    source = registry().datasets.get(name)
+    source = registry().datasets.get(name) if name else None
     return None if source is None or source.needs_files else source.load(None).modes
