@@ -51,6 +51,15 @@ discriminators are fooled; with few held-out items the test cannot see a gap tha
   MDG <= margin: the test could see a difference that matters and finds the difference smaller (an equivalence
   test, excess < margin at 97.5% one-sided, with the power to make it). Otherwise "cannot tell": too few held-out
   items to tell at this capacity, not "fooled".
+  The MDG is the power of the held-out test given the kept discriminators; it says nothing of discriminators that
+  barely trained. Early stopping keeps a member near its initialisation when its validation gap never grows (real
+  data against itself, or a difference too small for the training items to show), and a near-constant
+  discriminator scores every item alike: a narrow interval, a small MDG, and a "fooled" that certifies nothing.
+  So "fooled" also needs the reported member of the source's ensemble and of the floor's to have been kept at
+  step UNTRAINED_SHARE x steps or later; otherwise the verdict is "cannot tell" with `untrained` saying which.
+  Measured on digits (tests/test_like_with_like.py): real data against itself, 143 held-out items a side, read
+  "fooled" with members kept at steps 10-35 of 200 and an MDG of 0.012, while 10% noise items (a real excess of
+  0.02-0.07) read "cannot tell" with MDGs of 0.067-0.081 at other seeds.
 - n_needed (for "cannot tell", else null): held-out items a side at which the verdict settles with ~80%
   probability if the observed excess e is the truth. Standard errors shrink as 1/sqrt(n), so the MDG at n' is
   MDG sqrt(n / n'); the entry is detected once MDG' reaches e, and reads fooled once MDG' reaches the margin and
@@ -61,10 +70,10 @@ Entry keys: p, target_p, width, members, mode (vmap|loop), select, train_gap, tr
 the members trained on), validation_gap, validation_gap_mean (at the kept weights; null when select = "last"),
 heldout_gap, heldout_gap_mean, ci [low, high], best_member (the member reported: largest validation gap, or
 largest held-out gap when select = "last"), chosen_on ("validation" | "heldout"), kept_step (its optimizer step
-kept, 0 = initialisation), kept_steps (every member's), items_per_side {train,
+kept, 0 = initialisation), kept_steps (every member's), steps (each member's optimizer steps), items_per_side {train,
 validation, heldout} (real items), estimator_limited, reason (null unless flagged); against the floor
-(`against_floor`): noise_floor, noise_floor_ci, noise_floor_estimator_limited, over_floor, over_floor_ci, detected,
-margin, min_detectable_gap, verdict, n_needed.
+(`against_floor`): noise_floor, noise_floor_ci, noise_floor_estimator_limited, noise_floor_kept_step, over_floor,
+over_floor_ci, detected, margin, min_detectable_gap, verdict, n_needed, untrained.
 """
 
 from __future__ import annotations
@@ -81,6 +90,7 @@ from gan_zoo.harness.ensemble import Ensemble, EnsembleConfig, gap
 from gan_zoo.seeds import derive, generator
 
 BOOTSTRAP_REPS = 200
+UNTRAINED_SHARE = 0.25  # a member kept before this share of its steps has not trained enough to certify "fooled"
 MARGIN = 0.02  # the smallest excess over the floor that counts as a difference (phi = log units; `reading`)
 Z_TEST, Z_POWER = 1.96, 0.84  # the detection rule's two-sided 95% threshold; the normal quantile of 80% power
 
@@ -150,13 +160,14 @@ def flag_estimator_limited(entries: list[dict]) -> list[dict]:
 def against_floor(entries: list[dict], floor: list[dict], margin: float = MARGIN) -> list[dict]:
     """Add the noise floor (real against real, same capacities) to each entry and read the entry against it.
 
-    Keys added: noise_floor, noise_floor_ci, noise_floor_estimator_limited, over_floor (held-out gap minus the
-    floor's), over_floor_ci (its 95% interval, half-widths in quadrature), detected (`detected`), and `reading`'s
-    margin, min_detectable_gap, verdict and n_needed.
+    Keys added: noise_floor, noise_floor_ci, noise_floor_estimator_limited, noise_floor_kept_step, over_floor
+    (held-out gap minus the floor's), over_floor_ci (its 95% interval, half-widths in quadrature), detected
+    (`detected`), and `reading`'s margin, min_detectable_gap, verdict, n_needed and untrained.
     """
     for entry, noise in zip(entries, floor, strict=True):
         entry.update(noise_floor=noise["heldout_gap"], noise_floor_ci=noise["ci"],
-                     noise_floor_estimator_limited=noise.get("estimator_limited", False))
+                     noise_floor_estimator_limited=noise.get("estimator_limited", False),
+                     noise_floor_kept_step=noise.get("kept_step"))
         difference, spread = _over_floor(entry)
         entry.update(over_floor=difference, over_floor_ci=[difference - spread, difference + spread],
                      detected=detected(entry), margin=margin)
@@ -178,25 +189,40 @@ def detected(entry: dict) -> bool:
     return entry["ci"][0] > 0 and difference > spread
 
 
+def untrained(entry: dict) -> str | None:
+    """Which of the entry's reported members was kept too early to certify "fooled" (module docstring), e.g.
+    "the source's member kept at step 10 of 200"; None when both trained, or the entry predates the steps."""
+    steps = entry.get("steps")
+    if not steps:
+        return None
+    early = [f"{side} kept at step {step} of {steps}"
+             for side, step in (("the source's member", entry.get("kept_step")),
+                                ("the floor's member", entry.get("noise_floor_kept_step")))
+             if step is not None and step < UNTRAINED_SHARE * steps]
+    return "; ".join(early) or None
+
+
 def reading(entry: dict) -> dict:
-    """{min_detectable_gap, verdict, n_needed} of one entry (module docstring: what a verdict could have seen).
-    Reads any entry `detected` reads; one without a margin (written before it) is read with MARGIN, and one
-    without items_per_side.heldout gets n_needed null."""
+    """{min_detectable_gap, verdict, n_needed, untrained} of one entry (module docstring: what a verdict could have
+    seen). Reads any entry `detected` reads; one without a margin (written before it) is read with MARGIN, one
+    without items_per_side.heldout gets n_needed null, one without steps is not checked for untrained members."""
     margin = entry.get("margin", MARGIN)
     difference, spread = _over_floor(entry)
     power = (Z_TEST + Z_POWER) / Z_TEST  # a 95% half-width, turned into the 80%-power distance
     mdg = max(power * spread, power * half_width(entry) - entry["noise_floor"])
+    early = None
     if detected(entry):
         verdict = "detected"
     elif difference + spread < margin and mdg <= margin:
-        verdict = "fooled"
+        early = untrained(entry)
+        verdict = "cannot tell" if early else "fooled"
     else:
         verdict = "cannot tell"
     n = entry.get("items_per_side", {}).get("heldout")
     settles = max(difference, min(margin, margin - difference))  # > 0 whenever margin > 0
-    n_needed = (math.ceil(n * (mdg / settles) ** 2) if verdict == "cannot tell" and n and settles > 0
-                else None)
-    return {"min_detectable_gap": mdg, "verdict": verdict, "n_needed": n_needed}
+    n_needed = (math.ceil(n * (mdg / settles) ** 2) if verdict == "cannot tell" and not early and n and settles > 0
+                else None)  # more held-out items do not train a member that stopped early
+    return {"min_detectable_gap": mdg, "verdict": verdict, "n_needed": n_needed, "untrained": early}
 
 
 def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: int, capacities: list[int],
@@ -241,6 +267,6 @@ def nn_distance(cls: DiscriminatorClass, option: str, spec: DataSpec, code_dim: 
             "heldout_gap": heldout_gaps[best].item(), "heldout_gap_mean": heldout_gaps.mean().item(),
             "ci": bootstrap_ci(real_scores[rows], fake_scores[rows], config.phi, seed),
             "best_member": best, "chosen_on": chosen_on, "kept_step": int(ensemble.kept_steps[best]),
-            "kept_steps": ensemble.kept_steps.tolist(), "items_per_side": dict(items),
+            "kept_steps": ensemble.kept_steps.tolist(), "steps": config.steps, "items_per_side": dict(items),
         })
     return flag_estimator_limited(entries)

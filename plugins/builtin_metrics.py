@@ -223,8 +223,11 @@ def _verdict(entry: dict) -> str:
     read = reading(entry)
     could = f"smallest detectable gap over the floor {read['min_detectable_gap']:.3f}"
     if read["verdict"] == "cannot tell":
-        needs = f"; needs ~{read['n_needed']} held-out items a side" if read["n_needed"] else ""
-        return f"cannot tell at this n ({could}{needs})"
+        if read["untrained"]:
+            why = f"; too little training to certify fooled: {read['untrained']}"
+        else:
+            why = f"; needs ~{read['n_needed']} held-out items a side" if read["n_needed"] else ""
+        return f"cannot tell at this n ({could}{why})"
     return f"{'fooled (within the noise)' if read['verdict'] == 'fooled' else 'detected'}, {could}"
 
 

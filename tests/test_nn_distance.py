@@ -247,9 +247,24 @@ def test_records_written_before_the_verdict_are_read_with_the_default_margin():
     old = floored(0.001, 0.004, 0.0, 0.01)  # no margin, no items_per_side
     assert detected(old) is False
     assert reading(old) == {"min_detectable_gap": pytest.approx(POWER * math.hypot(0.004, 0.01)), "verdict": "fooled",
-                            "n_needed": None}
+                            "n_needed": None, "untrained": None}  # no steps recorded: not checked for training
     assert reading(floored(0.01, 0.05, 0.0, 0.01)) | {"min_detectable_gap": 0} == {
-        "min_detectable_gap": 0, "verdict": "cannot tell", "n_needed": None}
+        "min_detectable_gap": 0, "verdict": "cannot tell", "n_needed": None, "untrained": None}
+
+
+@pytest.mark.parametrize("kept, floor_kept, verdict, why", [
+    (10, 120, "cannot tell", "the source's member kept at step 10 of 200"),
+    (120, 0, "cannot tell", "the floor's member kept at step 0 of 200"),
+    (35, 25, "cannot tell", "the source's member kept at step 35 of 200; the floor's member kept at step 25 of 200"),
+    (50, 200, "fooled", None),  # a quarter of the steps: trained enough to certify
+])
+def test_fooled_needs_members_that_trained(kept, floor_kept, verdict, why):
+    """A reading that is "fooled" by its intervals (narrow, below the margin) but whose reported member stopped
+    near its initialisation certifies nothing: a near-constant discriminator scores every item alike."""
+    entry = floored(0.001, 0.004, 0.0, 0.01, heldout=143) | {"steps": 200, "kept_step": kept}
+    (read,) = against_floor([entry], [{"heldout_gap": 0.0, "ci": [-0.01, 0.01], "kept_step": floor_kept}])
+    assert read["verdict"] == verdict and read["untrained"] == why
+    assert read["n_needed"] is None  # more held-out items would not train a member that stopped early
 
 
 def test_the_member_reported_is_chosen_on_validation_so_the_floor_is_not_a_maximum_of_noise():
