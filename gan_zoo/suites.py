@@ -3,10 +3,9 @@ gan_zoo.app.jobs, which expands a suite into jobs)."""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-
-import tomllib
 
 
 @dataclass(frozen=True)

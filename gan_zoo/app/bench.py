@@ -27,7 +27,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -63,7 +63,7 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
     """
     torch.set_num_threads(job.threads)
     work = Path(out) / "jobs" / job.key
-    started, clock = datetime.now(timezone.utc), time.perf_counter()
+    started, clock = datetime.now(UTC), time.perf_counter()
     record = {"schema": RESULT_SCHEMA, "key": job.key, "status": "ok", "error": None, "job": job.to_json(),
               "host": platform.node(), "executor": executor, "started": started.isoformat(timespec="seconds")}
     artifacts = {}

@@ -57,12 +57,11 @@ import dataclasses
 import hashlib
 import json
 import re
+import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-
-import tomllib
 
 import gan_zoo
 from gan_zoo.config import typed

@@ -46,7 +46,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gan_zoo.app import gauntlet_report
@@ -118,7 +118,7 @@ def build(results: list[dict], *, folder: str, suite: str | None, registry: Regi
             fields.update(cls().table_fields(rows))
         datasets[name] = {**fields, "columns": [{"key": k, "header": h} for k, h in headers.items()],
                           "about": about, "rows": rows, "best": best(rows, ranking), "plots": {}}
-    return {"schema": SCHEMA, "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    return {"schema": SCHEMA, "generated": datetime.now(UTC).isoformat(timespec="seconds"),
             "results": folder, "suite": suite, "sort": _order(ranking), "best_rule": best_rule(ranking),
             "datasets": datasets, "failures": failures, "versions": ok[0]["eval"]["versions"] if ok else None}
 
