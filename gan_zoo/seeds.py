@@ -12,7 +12,9 @@ two of them coincide with probability 2^-63, about k^2 / 2^64 among k streams (5
 arithmetic (`seed * 1000 + index`, `2 * seed + 1`, ...) let streams of nearby seeds land on each other.
 
 Purposes are the names in PURPOSES, each with the indices it takes; any other name, or a wrong count of indices,
-is refused, so a typo cannot open a new stream unnoticed. A record names the purposes it drew from
+is refused, so a typo cannot open a new stream unnoticed. A plugin's purposes are its own: any name that starts
+with PLUGIN ("plugin.mymetric.subsets"), with any number of indices; the count enters its code (blake2b of
+"name/count"), so the same name with another count is another stream. A record names the purposes it drew from
 (`recording`). The user's seed itself seeds one thing only: the items of the source under evaluation
 (`source.draw(n, seed)`, so `gan-zoo sample --seed s` gives the items an evaluation at seed s judged); every other
 stream is derived here. A function that takes a seed for one stream of its own (model.sample, kid, a finite
@@ -31,6 +33,7 @@ import torch
 from gan_zoo.errors import UserError
 
 SCHEME = "gan_zoo.seeds v1"
+PLUGIN = "plugin."  # the prefix of a plugin's own purposes, which PURPOSES does not list
 SEED_LIMIT = 2**63  # seeds and derived seeds alike lie in [0, 2^63): a derived seed can seed a derivation
 INDEX_LIMIT = 2**32  # one SeedSequence word per index keeps the encoding one-to-one
 
@@ -68,10 +71,11 @@ _recorders: list[tuple[set[int], set[str]]] = []  # (the recorded seed and those
 def derive(seed: int, purpose: str, *index: int, bits: int = 63) -> int:
     """The seed of the stream (seed, purpose, index...), as an int of `bits` bits (32 for sklearn and numpy's
     legacy seeding, which take no more)."""
-    if purpose not in PURPOSES:
-        raise ValueError(f"unknown seed purpose {purpose!r}; add it to gan_zoo.seeds.PURPOSES, or use one of "
-                         f"{', '.join(PURPOSES)}")
-    names = PURPOSES[purpose][0]
+    own = purpose.startswith(PLUGIN) and len(purpose) > len(PLUGIN)
+    if purpose not in PURPOSES and not own:
+        raise ValueError(f"unknown seed purpose {purpose!r}; a plugin names its own {PLUGIN}NAME, e.g. "
+                         f"'{PLUGIN}mymetric.subsets'; the built-in ones are {', '.join(PURPOSES)}")
+    names = tuple(f"index {i}" for i in range(len(index))) if own else PURPOSES[purpose][0]
     if len(index) != len(names):
         raise ValueError(f"seed purpose {purpose!r} takes {len(names)} index(es) ({', '.join(names) or 'none'}), "
                          f"got {len(index)}")
@@ -80,7 +84,8 @@ def derive(seed: int, purpose: str, *index: int, bits: int = 63) -> int:
         _check_whole(f"{purpose} {name}", value, INDEX_LIMIT)
     if not 1 <= bits <= 63:
         raise ValueError(f"bits = {bits}: derive gives 1 to 63 bits")
-    code = int.from_bytes(hashlib.blake2b(purpose.encode()).digest()[:8], "big")
+    named = f"{purpose}/{len(index)}" if own else purpose  # a plugin's count is not fixed: it enters the code
+    code = int.from_bytes(hashlib.blake2b(named.encode()).digest()[:8], "big")
     key = (code >> 32, code & 0xFFFF_FFFF, *(int(i) for i in index))
     state = np.random.SeedSequence(entropy=int(seed), spawn_key=key).generate_state(1, np.uint64)[0]
     derived = int(state) >> (64 - bits)

@@ -65,6 +65,8 @@ def test_the_helpers_draw_from_the_derived_stream():
     (lambda: seeds.derive(0, "train.step", -2), UserError, "train.step step = -2: must be a whole number from 0"),
     (lambda: seeds.derive(0, "train.step", 2**32), UserError, "train.step step = 4294967296"),
     (lambda: seeds.derive(0, "split", bits=64), ValueError, "bits = 64"),
+    (lambda: seeds.derive(0, "plugin."), ValueError, "a plugin names its own plugin.NAME"),
+    (lambda: seeds.derive(0, "plugin.mine", -1), UserError, "plugin.mine index 0 = -1"),
 ])
 def test_bad_purposes_seeds_and_indices_are_refused(call, error, message):
     with pytest.raises(error) as caught:
@@ -104,3 +106,13 @@ def test_a_checkpoint_from_before_the_scheme_is_neither_evaluated_nor_resumed(tm
         resolve(made.checkpoint, dataset=None, reg=reg, device=cpu)
     with pytest.raises(UserError, match="or an older seed scheme"):
         run(reg, "memorizer", config, data, out=tmp_path, seed=0, steps=0, device=cpu)
+
+
+def test_a_plugin_names_its_own_purposes_and_the_count_of_indices_is_part_of_the_stream():
+    streams = [seeds.derive(0, "plugin.mine"), seeds.derive(0, "plugin.mine", 0), seeds.derive(0, "plugin.mine", 0, 0),
+               seeds.derive(0, "plugin.other", 0), seeds.derive(1, "plugin.mine", 0), seeds.derive(0, "split")]
+    assert len(set(streams)) == len(streams)
+    assert seeds.derive(7, "plugin.mine", 3) == seeds.derive(7, "plugin.mine", 3)
+    with seeds.recording(2) as record:
+        seeds.generator(2, "plugin.mine.subsets", 1)
+    assert record["purposes"] == ["plugin.mine.subsets"]
