@@ -88,9 +88,9 @@ def _show(value, limit: int = 24) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _brief(text: str, limit: int = 40) -> str:
+def _brief(value: object, limit: int = 40) -> str:
     """Free text (an exception's message, a name from the file) as one short printable line."""
-    text = " ".join(str(text).split())
+    text = " ".join(str(value).split())
     text = "".join(c if c.isprintable() else "?" for c in text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -225,7 +225,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
 
 # -- loading ---------------------------------------------------------------------------------------------------
 
-def _config(path: Path, family: type, values: dict):
+def _config(path: Path, family: type[GanModel], values: dict):
     """The family's Config from the checkpoint's values, each checked against its field's type as written."""
     try:
         return typed(family.Config, values, exact=True)
@@ -240,7 +240,7 @@ def _config(path: Path, family: type, values: dict):
         raise _damaged(path, f"{family.name} refuses its config ({_brief(exc)})") from None
 
 
-def _build(path: Path, family: type, config, spec: DataSpec, device: str | None = None) -> GanModel:
+def _build(path: Path, family: type[GanModel], config, spec: DataSpec, device: str | None = None) -> GanModel:
     try:
         if device is None:
             return family(config, spec)
@@ -252,7 +252,8 @@ def _build(path: Path, family: type, config, spec: DataSpec, device: str | None 
         raise _damaged(path, f"{family.name} cannot be built from it ({_brief(exc, 32)})") from None
 
 
-def _compare(path: Path, family: type, weights: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> None:
+def _compare(path: Path, family: type[GanModel], weights: dict[str, torch.Tensor],
+             expected: dict[str, torch.Tensor]) -> None:
     for key in sorted(set(expected) | set(weights)):
         if key not in weights or key not in expected:
             where = "the model" if key in expected else "the file"

@@ -105,7 +105,7 @@ def _convert(value, hint, name: str, where: Where, exact: bool):
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is typing.Any:
         return str(value) if isinstance(value, Text) else value
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return typed(hint, value, where, f"{name}.", exact=exact)
     if origin in (typing.Union, types.UnionType):
         return _union(value, args, name, where, exact)
@@ -234,7 +234,8 @@ def number(name: str, value, low: float | None = None, high: float | None = None
            high_open: bool = False) -> float:
     """A finite float (an int is taken as one; a bool is not) between low and high, each bound open or closed."""
     fits = (isinstance(value, numbers.Real) and not isinstance(value, bool) and _is_finite(value)
-            and (low is None or (value > low if low_open else value >= low))
+            # numbers.Real declares only < and <= (in typeshed as in the ABC), yet every Real compares with a float
+            and (low is None or (value > low if low_open else value >= low))  # type: ignore[operator]
             and (high is None or (value < high if high_open else value <= high)))
     if fits:
         return float(value)
@@ -259,7 +260,7 @@ def text(name: str, value) -> str:
 def wholes(name: str, value, low: int | None = None, high: int | None = None, increasing: bool = False
            ) -> tuple[int, ...]:
     """A non-empty tuple (or list) of ints in [low, high]; with increasing, strictly increasing."""
-    items = tuple(value) if isinstance(value, list | tuple) else None
+    items = tuple(value) if isinstance(value, list | tuple) else ()
     fits = bool(items) and all(_is_whole(v) and (low is None or v >= low) and (high is None or v <= high)
                                for v in items)
     if fits and (not increasing or all(a < b for a, b in itertools.pairwise(items))):

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -70,8 +71,8 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
         raise UserError(f"track every {track_every} steps: choose from 1 to the run's {steps} steps")
     path = Path(out) / CHECKPOINT_NAME
     plugin = registry.plugin_of("families", family_name).to_json()
-    save = dict(plugin={k: plugin[k] for k in ("name", "distribution", "version")},
-                dataset=data.to_json(), seed=seed)
+    save = partial(save_checkpoint, path, plugin={k: plugin[k] for k in ("name", "distribution", "version")},
+                   dataset=data.to_json(), seed=seed)
     previous = _previous_run(path, family_name, config, data, seed)
     started = time.perf_counter()
     manual_seed(seed, "train.init")  # initial weights (and a construction's choices) follow the seed
@@ -81,7 +82,7 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
             return RunResult(load_model(previous, registry, device), path, 0, 0, previous.metadata["seconds"])
         model = construct(family, config, data, seed, device)
         seconds = time.perf_counter() - started
-        save_checkpoint(path, model, step=0, seconds=seconds, **save)
+        save(model, step=0, seconds=seconds)
         return RunResult(model, path, 0, 0, seconds)
 
     model = load_model(previous, registry, device) if previous else family(config, data.spec).to(device)
@@ -119,10 +120,10 @@ def run(registry: Registry, family_name: str, config, data: LoadedDataset, *, ou
                            f"try a lower learning rate with --set lr=...")
         tracked = track is not None and (step + 1) % track_every == 0
         if tracked or (step + 1) % checkpoint_every == 0 or step + 1 == steps:
-            save_checkpoint(path, model, step=step + 1, total_steps=steps, optimizers=optimizers,
-                            seconds=earlier_seconds + time.perf_counter() - started, **save)
+            save(model, step=step + 1, total_steps=steps, optimizers=optimizers,
+                 seconds=earlier_seconds + time.perf_counter() - started)
             last_saved = step + 1
-        if tracked:
+        if tracked and track is not None:  # (tracked implies it, which mypy cannot see through a variable)
             track(step + 1, model)
         if on_step is not None:
             on_step(step + 1, steps, losses)

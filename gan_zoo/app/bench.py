@@ -19,6 +19,7 @@ plots): paths relative to the folder}, host, executor, device, started, seconds 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import os
 import platform
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -64,8 +66,9 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
     torch.set_num_threads(job.threads)
     work = Path(out) / "jobs" / job.key
     started, clock = datetime.now(UTC), time.perf_counter()
-    record = {"schema": RESULT_SCHEMA, "key": job.key, "status": "ok", "error": None, "job": job.to_json(),
-              "host": platform.node(), "executor": executor, "started": started.isoformat(timespec="seconds")}
+    record: dict[str, Any] = {  # the job's JSON record: its values are strings, numbers and nested records
+        "schema": RESULT_SCHEMA, "key": job.key, "status": "ok", "error": None, "job": job.to_json(),
+        "host": platform.node(), "executor": executor, "started": started.isoformat(timespec="seconds")}
     artifacts = {}
     try:
         reg = registry()
@@ -77,6 +80,7 @@ def execute(job: Job, out: str, device: str, executor: str = "local") -> dict:
         torch_device = resolve_device(device)
         record["device"] = str(torch_device)
         eval_config = EvalConfig.from_json(job.eval, reg)
+        source: SampleSource
         if job.gauntlet:
             source = adversary_source(job.gauntlet, data, reg, seed=job.seed, device=torch_device)
         elif job.source:
@@ -285,7 +289,7 @@ def _on_ray(pending: list[Job], out: Path, device: str, address: str | None) -> 
         if too_big:
             raise UserError(f"{too_big.title} asks for {too_big.threads} CPUs and this machine has {cores}; "
                             f"lower [resources] cpus in the suite or join a cluster with --address")
-    ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     task = ray.remote(execute)
     waiting = [task.options(num_cpus=job.threads, num_gpus=job.gpus).remote(job, str(out), device, "ray")
                for job in pending]

@@ -59,7 +59,7 @@ def build(results: list[dict], registry) -> dict | None:
         for adversary, _ in named:
             rank.setdefault(adversary, len(rank))
         groups: dict[str, list] = {}
-        for adversary, strength in sorted(named, key=lambda c, r=rank: (r[c[0]], c[1])):
+        for adversary, strength in sorted(named, key=lambda c: (rank[c[0]], c[1])):
             label, group = named[adversary, strength]
             groups.setdefault(group, []).append((adversary, strength, label))
         order[dataset] = groups

@@ -65,7 +65,7 @@ from pathlib import Path
 
 import gan_zoo
 from gan_zoo.config import typed
-from gan_zoo.datasets import default_root, open_dataset
+from gan_zoo.datasets import LoadedDataset, default_root, open_dataset
 from gan_zoo.errors import UserError
 from gan_zoo.harness.evaluate import EvalConfig
 from gan_zoo.harness.gauntlet import CONTROL, DAMAGES, GauntletConfig, damage_strength
@@ -215,8 +215,8 @@ def expand(path: Path, registry: Registry) -> Suite:
     elif not entries:
         raise UserError(f"{path}: a suite needs at least one [[family]] table with a name (or a [[source]]), e.g. "
                         f"[[family]] name = \"vanilla\"")
-    opened = {}
-    counters = Counter()
+    opened: dict[tuple[str, int], LoadedDataset] = {}  # (data set, seed) -> its split, opened once for all entries
+    counters: Counter[str] = Counter()
     for kind, entry in entries:
         index = counters[kind]
         counters[kind] += 1
@@ -348,7 +348,7 @@ def _gauntlet_jobs(raw, path, head, registry, suite_eval, resources, where) -> l
     seeds = _seeds(head.get("seeds", [0]), where("suite", key="seeds"))
     common = {"n": settings.n, "control_fraction": settings.control_fraction, "level": settings.level,
               "familywise": settings.familywise}
-    jobs = []
+    jobs: list[Job] = []
     for dataset in _string_list(head.get("datasets"), datasets_at, "datasets"):
         try:
             data = open_dataset(registry.dataset(dataset), seed=0, control_fraction=settings.control_fraction)

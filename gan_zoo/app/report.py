@@ -107,7 +107,8 @@ def build(results: list[dict], *, folder: str, suite: str | None, registry: Regi
     for name, rows in tables.items():
         # readings on (x, z) pairs are not comparable with readings on items: encoder rows rank among themselves
         rows.sort(key=lambda row: (row["pairs"], *_rank_key(ranking[:1], row), row["label"]))
-        headers, about = {}, _check_about(reg)
+        headers: dict[str, str] = {}
+        about = _check_about(reg)
         for row in rows:
             for key, cell in row["cells"].items():
                 headers.setdefault(key, cell["header"])
@@ -198,7 +199,8 @@ def _row(records: list[dict], reg: Registry) -> dict:
 
 def _flagged(evals: list[dict], reg: Registry, check: str) -> tuple[list[str], dict[str, str]]:
     """The metrics with this check that ran on any seed, and the reasons of those that flag one."""
-    ran, flagged = [], {}
+    ran: list[str] = []
+    flagged: dict[str, str] = {}
     for record in evals:
         for name, result in record["metrics"].items():
             cls = reg.metrics.get(name)
@@ -231,9 +233,9 @@ def training_failed(evals: list[dict], reg: Registry) -> str | None:
     """Why a model's samples look like a failed training run (the metrics whose check is "failed", each on one
     seed's evaluation), or None."""
     for record in evals:
-        reasons = [cls().flag(result, record) for name, result in record["metrics"].items()
-                   if (cls := reg.metrics.get(name)) is not None and cls.check == "failed"]
-        reasons = [reason for reason in reasons if reason]
+        flags = [cls().flag(result, record) for name, result in record["metrics"].items()
+                 if (cls := reg.metrics.get(name)) is not None and cls.check == "failed"]
+        reasons = [flag for flag in flags if flag]
         if reasons:
             return "FAILED? " + "; ".join(reasons)
     return None
@@ -267,21 +269,22 @@ def best(rows: list[dict], ranking: list[Metric]) -> dict:
     """The best trained model of a data set's rows by `best_rule`: {label, text} (label None when no row
     qualifies)."""
     primary = ranking[0] if ranking else None
-    candidates = [r for r in rows if not r["constructed"] and not r["quality"]
-                  and not (r["memorisation"] or {}).get("flagged") and primary and primary.rank(r) is not None]
-    if not candidates:
+    ranked = [(r, rank) for r in rows if not r["constructed"] and not r["quality"]
+              and not (r["memorisation"] or {}).get("flagged") and primary and (rank := primary.rank(r)) is not None]
+    if not ranked:
         return {"label": None, "text": "no trained model qualifies (every row is a construction, copies, failed, or "
                                        "is not ranked)"}
-    kind = min(r["pairs"] for r in candidates)
-    ranks = {r["label"]: primary.rank(r) for r in candidates if r["pairs"] == kind}
-    candidates = sorted((r for r in candidates if r["pairs"] == kind), key=lambda r: ranks[r["label"]].value)
+    kind = min(r["pairs"] for r, _ in ranked)
+    ranks = {r["label"]: rank for r, rank in ranked if r["pairs"] == kind}
+    candidates = sorted((r for r, _ in ranked if r["pairs"] == kind), key=lambda r: ranks[r["label"]].value)
     leader = candidates[0]
     lead = ranks[leader["label"]]
     tied = [r for r in candidates if r is leader
             or (lead.half_width is not None and ranks[r["label"]].value - lead.value <= lead.half_width)]
     tie = ranking[1] if len(ranking) > 1 else None
-    breaks = {r["label"]: tie.rank(r) if tie else None for r in tied}
-    decided = len(tied) > 1 and None not in breaks.values()
+    tie_ranks = {r["label"]: tie.rank(r) if tie else None for r in tied}
+    breaks = {label: rank for label, rank in tie_ranks.items() if rank is not None}
+    decided = len(tied) > 1 and len(breaks) == len(tie_ranks)  # the tie-breaker ranks every tied row
     chosen = min(tied, key=lambda r: breaks[r["label"]].value) if decided else leader
     text = f"{chosen['label']}: {ranks[chosen['label']].text}"
     if len(tied) > 1:
@@ -327,7 +330,7 @@ def _num(summary: dict | None, digits: int = 4) -> str:
 class TableColumn:
     header: str
     text: Callable[[dict], str]  # the cell's text for a row
-    value: Callable[[dict], object]  # its sort value
+    value: Callable[[dict], object] | None  # its sort value (None: unsorted, as in the terminal summary)
     group: str = ""  # the header over a run of columns
     about: str = ""  # what it measures and which way is worse: the header's tooltip and the legend's entry
     key: str = ""
@@ -493,7 +496,7 @@ def _html_table(data: dict, columns: list[TableColumn]) -> str:
         for row in rows:
             cells = []
             for column in columns:
-                v, text = column.value(row), column.text(row)
+                v, text = column.value(row) if column.value else None, column.text(row)
                 flag = " class=\"flag\"" if text.startswith(("MEMORISES?", "FAILED?")) else ""
                 # the reference in parentheses on a line of its own, smaller: the number leads
                 main, paren, rest = text.partition(" (")
@@ -569,7 +572,7 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
     for name, data in board["datasets"].items():  # tracked rows: their trajectories on one axis per score
         plots[name].update(comparison_plots(folder, data["rows"]))
     written = {}
-    plot_files = {}
+    plot_files: dict[str, dict[str, str]] = {}  # data set -> plot kind -> its file, relative to the leaderboard
     for name, kinds in plots.items():
         for kind, payload in kinds.items():
             relative = f"plots/{name}-{kind}.png"
@@ -580,10 +583,10 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
     gauntlet_plots, gauntlet_files = {}, {}
     if gauntlet:
         for name in gauntlet["columns"]:
-            payload = gauntlet_report.plot(gauntlet, name)
-            if payload:
-                gauntlet_plots[name], gauntlet_files[name] = payload, f"plots/gauntlet-{name}.png"
-                atomic_write_bytes(out / gauntlet_files[name], payload)
+            matrix = gauntlet_report.plot(gauntlet, name)
+            if matrix:
+                gauntlet_plots[name], gauntlet_files[name] = matrix, f"plots/gauntlet-{name}.png"
+                atomic_write_bytes(out / gauntlet_files[name], matrix)
         written["gauntlet"] = out / "gauntlet.json"
         atomic_write_json(written["gauntlet"], gauntlet["entries"])
         board["gauntlet"] = {"entries": "gauntlet.json", "ladders": gauntlet["ladders"], "plots": gauntlet_files,
