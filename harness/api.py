@@ -47,8 +47,9 @@ def is_checkpoint(thing) -> bool:
 
 def resolve(thing, *, dataset: str | None, reg: Registry, device: torch.device, seed: int = 0,
             data_root: Path | None = None, assignments=(), image_range: str = "auto",
-            resize: bool = False) -> tuple[SampleSource, LoadedDataset]:
-    """The source and the data set it is judged against (a checkpoint's own data set unless one is named)."""
+            resize: bool = False, report: Callable[[str], None] | None = None) -> tuple[SampleSource, LoadedDataset]:
+    """The source and the data set it is judged against (a checkpoint's own data set unless one is named); report
+    hears how far reading a folder of images got."""
     if isinstance(thing, str | Path):
         refuse_missing(thing)
     if is_checkpoint(thing):
@@ -79,7 +80,7 @@ def resolve(thing, *, dataset: str | None, reg: Registry, device: torch.device, 
     elif assignments:
         raise UserError("family settings (--set) apply to a constructed family named as the source")
     return open_source(thing, data, reg, device=device, seed=seed, config=config, image_range=image_range,
-                       resize=resize), data
+                       resize=resize, report=report), data
 
 
 def reporter(progress: bool | Callable[[str], None]) -> Callable[[str], None] | None:
@@ -102,11 +103,11 @@ def run(source, dataset: str | None = None, metrics=None, seed: int = 0, *, devi
     reg = registry()
     config = EvalConfig.build(reg, metrics, settings, features)  # checked before anything is loaded or drawn
     torch_device = resolve_device(device)
+    report = reporter(progress)
     resolved, data = resolve(source, dataset=dataset, reg=reg, device=torch_device, seed=seed,
                              data_root=Path(data_root) if data_root else None, assignments=family_settings,
-                             image_range=image_range, resize=resize)
-    evaluation = evaluate_source(resolved, data, reg, config, seed=seed, device=torch_device,
-                                 report=reporter(progress))
+                             image_range=image_range, resize=resize, report=report)
+    evaluation = evaluate_source(resolved, data, reg, config, seed=seed, device=torch_device, report=report)
     if evaluation.record["overlap"].get("warning"):  # the source holds held-out items (harness/overlap.py)
         warnings.warn(evaluation.record["overlap"]["warning"], stacklevel=3)
     return evaluation

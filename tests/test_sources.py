@@ -53,6 +53,22 @@ def metrics_of(source, **options):
     return record
 
 
+def test_a_folder_is_read_into_one_array_with_progress(tmp_path, monkeypatch):
+    import gan_zoo.harness.sources as sources
+
+    pixels = np.random.default_rng(0).integers(0, 256, (230, 1, 8, 8), dtype=np.uint8)
+    folder = write_folder(tmp_path / "folder", pixels)
+    heard = []
+    read, paths = sources.read_image_folder(folder, heard.append)
+    assert read.shape == (230, 8, 8, 1) and np.array_equal(read[..., 0], pixels[:, 0]) and len(paths) == 230
+    assert heard == [f"reading {folder}: 230/230 images"]  # a fast read: only the end
+    monkeypatch.setattr(sources, "PROGRESS_SECONDS", 0.0)
+    heard.clear()
+    sources.read_image_folder(folder, heard.append)
+    assert heard[0] == f"reading {folder}: 2/230 images" and heard[-1].endswith("230/230 images")
+    assert len(heard) == 230  # every image after the first, and the end
+
+
 def test_the_same_samples_as_a_folder_an_array_file_a_samples_file_or_a_tensor_give_identical_numbers(
         memorised, tmp_path):
     np.save(tmp_path / "nchw.npy", memorised)

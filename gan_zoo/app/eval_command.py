@@ -150,14 +150,17 @@ def run_eval(request: EvalRequest) -> None:
     config = EvalConfig.build(reg, request.metrics, settings, feature_settings,
                               where=lambda key: f"--metrics/-o {key}")
     torch_device = resolve_device(request.device)
-    source, data = resolve(request.target, dataset=request.dataset_name, reg=reg, device=torch_device,
-                           seed=request.seed, data_root=request.data_root, assignments=request.assignments,
-                           image_range=request.image_range, resize=request.resize)
     started = time.monotonic()
+    name = str(request.target)  # the source's own name once it is open
 
     def report(text):
         if not request.quiet:
-            click.echo(f"eval {source.name}: {text} [{time.monotonic() - started:.0f} s]", err=True)
+            click.echo(f"eval {name}: {text} [{time.monotonic() - started:.0f} s]", err=True)
+
+    source, data = resolve(request.target, dataset=request.dataset_name, reg=reg, device=torch_device,
+                           seed=request.seed, data_root=request.data_root, assignments=request.assignments,
+                           image_range=request.image_range, resize=request.resize, report=report)
+    name = source.name
 
     evaluation = evaluate(source, data, reg, config, seed=request.seed, device=torch_device, report=report)
     if montage is not None:
