@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -25,6 +26,29 @@ from gan_zoo.metrics import EvalContext
 from gan_zoo.registry import registry
 from gan_zoo.sources import ModelSource
 from gan_zoo.training import fmt_losses, run
+
+
+@dataclass
+class TrainRequest:
+    """What `gan-zoo train` was asked: one object instead of a parameter per option."""
+
+    family: str
+    dataset_name: str
+    steps: int | None = None  # None: the family's own default for this kind of data
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 1
+    quiet: bool = False
+    out: Path | None = None  # None: runs/FAMILY-DATASET-seedS
+    assignments: tuple[str, ...] = ()  # --set KEY=VALUE, the family's config
+    checkpoint_every: int = 500
+    data_root: Path | None = None
+    track: str | None = None  # the metrics evaluated along training, comma-separated
+    track_every: int | None = None
+    track_n: int | None = None
+    track_budget: float = 0.5
+    keep_tracked: bool = False
+    track_options: tuple[str, ...] = ()  # -o METRIC.KEY=VALUE, the tracked metrics' settings
 
 
 @click.command()
@@ -55,8 +79,7 @@ from gan_zoo.training import fmt_losses, run
 @click.option("--keep-tracked", is_flag=True, help="Keep the checkpoint of every tracked step in OUT/tracked/.")
 @click.option("-o", "track_options", multiple=True, metavar="METRIC.KEY=VALUE",
               help="A tracked metric's setting, as in `gan-zoo eval`, e.g. -o ct.features=pixels.")
-def train(family, dataset_name, steps, seed, device, threads, quiet, out, assignments, checkpoint_every, data_root,
-          track, track_every, track_n, track_budget, keep_tracked, track_options):
+def train(**request):
     """Train (or construct) FAMILY on a data set; writes OUT/model.safetensors and OUT/run.json.
 
     Running the same command again resumes an interrupted run from its last checkpoint (and its trajectory).
@@ -66,26 +89,31 @@ def train(family, dataset_name, steps, seed, device, threads, quiet, out, assign
       gan-zoo train vanilla --dataset ring8 --steps 3000 --set lr=5e-4 --out runs/ring8
       gan-zoo train vanilla --dataset digits --track ct,authpct,fd --track-every 500 --out runs/d
     """
-    set_threads(threads)
+    run_train(TrainRequest(**request))
+
+
+def run_train(request: TrainRequest) -> None:
+    family, dataset_name, seed, track = request.family, request.dataset_name, request.seed, request.track
+    set_threads(request.threads)
     reg = registry()
     family_cls = reg.family(family)
-    config = apply_overrides(family_cls.Config(), assignments)
-    data = open_data(dataset_name, seed, data_root)
-    steps = family_cls.steps_for(data.spec) if steps is None else steps
-    out = out or Path("runs") / f"{family}-{dataset_name}-seed{seed}"
+    config = apply_overrides(family_cls.Config(), request.assignments)
+    data = open_data(dataset_name, seed, request.data_root)
+    steps = family_cls.steps_for(data.spec) if request.steps is None else request.steps
+    out = request.out or Path("runs") / f"{family}-{dataset_name}-seed{seed}"
     refuse_overwriting_inputs([("--out", out / "model.safetensors"), ("--out", out / "run.json")],
-                              data_files(reg, dataset_name, data_root))
-    torch_device = resolve_device(device)
-    if track is None and (track_every or track_n or keep_tracked or track_options):
+                              data_files(reg, dataset_name, request.data_root))
+    torch_device = resolve_device(request.device)
+    if track is None and (request.track_every or request.track_n or request.keep_tracked or request.track_options):
         raise UserError("--track-every, --track-n, --keep-tracked and -o go with --track METRICS; name the metrics")
     with folder_lock(out):
         tracking = None if track is None else TrainTracking(
-            track, track_every, steps, family_cls.kind == "trained", data=data, out=out, n=track_n,
-            budget=track_budget, keep=keep_tracked, seed=seed, device=torch_device,
-            options=eval_settings(track_options),
+            track, request.track_every, steps, family_cls.kind == "trained", data=data, out=out, n=request.track_n,
+            budget=request.track_budget, keep=request.keep_tracked, seed=seed, device=torch_device,
+            options=eval_settings(request.track_options),
             run={"family": family, "config": dataclasses.asdict(config), "seed": seed, "steps": steps})
         progress = Progress(f"train {family} on {dataset_name}", steps if family_cls.kind == "trained" else 0,
-                            quiet=quiet)
+                            quiet=request.quiet)
 
         def on_step(step, total, losses):
             if step % 25 == 0 or step == total:
@@ -93,7 +121,7 @@ def train(family, dataset_name, steps, seed, device, threads, quiet, out, assign
 
         try:
             result = run(reg, family, config, data, out=out, seed=seed, steps=steps, device=torch_device,
-                         checkpoint_every=checkpoint_every, on_step=on_step,
+                         checkpoint_every=request.checkpoint_every, on_step=on_step,
                          track=tracking.at_step if tracking and family_cls.kind == "trained" else None,
                          track_every=tracking.every if tracking else 0)
             if tracking:
