@@ -24,13 +24,14 @@ Protocol, per data set and seed:
   a detection. The rank rule needs K >= 1/alpha - 1; the config asks one more, so that each control run can be
   held out in turn and judged as if it were an adversary: the measured false-positive rate, per score and for
   any score (false_positives). Reading every score at once flags a clean run more often than alpha; with
-  `familywise = "minp"` each score's p-value is adjusted by the single-step min-p rule over the scores (the run
-  and the control runs are exchangeable, so the run's smallest p ranks uniformly among theirs): any score flags
-  a clean run with probability at most alpha, whatever the scores' dependence, with as few control runs as one
-  score needs. Where scores move together (FD, KID and the IS do) it loses nothing to reading one score; against
-  an effect on one of many independent scores it needs more control runs to have power (ties between the
-  controls' smallest p-values count against detection). `familywise = "bonferroni"` judges each score at
-  alpha / scores read instead: as valid, stricter where scores move together, and the rank rule then needs
+  `familywise = "maxt"` each run is judged by the single-step max-T rule (Westfall and Young) instead: every
+  score standardised over the pooled run and control runs (so they stay exchangeable), a score flags the run when
+  its standardised value is beaten by fewer than alpha (K + 1) of the runs' largest ones. Any score then flags a
+  clean run with probability at most alpha, whatever the scores' dependence, and a strong effect on one score is
+  seen with as few control runs as one score needs (19 at 0.05). Min-p over rank p-values would not do: with 16
+  scores and 20 control runs some control is the worst of nearly every score, its smallest p ties the run's, and
+  nothing but the birthday test's exact count was ever detected (gauntlet-quick, 2026-12-07).
+  `familywise = "bonferroni"` judges each score at alpha / scores read: as valid, and the rank rule then needs
   scores / alpha control runs.
 - Power: an adversary runs at several seeds, each judged on its own; a cell is the share detected (k/K) with
   its Clopper-Pearson interval, and reads as detected when at least half its runs are.
@@ -57,7 +58,7 @@ from gan_zoo.metrics import record_columns
 from gan_zoo.sources import ModelSource, TensorSource
 from gan_zoo.training import construct
 
-FAMILYWISE = ("report", "minp", "bonferroni")  # what reading every score at once may cost: reported, or bounded
+FAMILYWISE = ("report", "maxt", "bonferroni")  # what reading every score at once may cost: reported, or bounded
 DAMAGES = ("noise", "blur", "drop-modes")  # adversaries made from control items; the others are families
 CONTROL = "control"
 HARDER = {"noise": "lower", "blur": "lower", "drop-modes": "higher", "family": "higher"}  # which way a strength
@@ -70,7 +71,7 @@ class GauntletConfig:
     control_fraction: float = 0.25  # of each data set, kept out of the training split and the reference
     control_seeds: tuple[int, ...] = tuple(range(100, 120))  # each its own split: the null distribution
     level: float = 0.95  # a clean run is detected by one score with probability at most 1 - level
-    familywise: str = "report"  # "minp" or "bonferroni": any score flags a clean run at most 1 - level (see above)
+    familywise: str = "report"  # "maxt" or "bonferroni": any score flags a clean run at most 1 - level (see above)
 
     def __post_init__(self):
         self.n = whole("n", self.n, 10, 10**7)
@@ -238,32 +239,42 @@ def p_value(score: dict, controls: list[dict]) -> float:
 
 def too_few(score: dict, controls: list[dict], alpha: float, familywise: str = "report") -> str | None:
     """Why `controls` cannot judge `score` at alpha (None when they can); the exact count test needs one control,
-    unless its p-value is ranked among the control runs' by the min-p rule."""
+    unless the run is judged by the max-T rule, which ranks it among the control runs."""
     k, need = len(controls), needed_controls(alpha)
-    if familywise != "minp" and score["count"] is not None and all(c["count"] is not None for c in controls):
+    if familywise != "maxt" and score["count"] is not None and all(c["count"] is not None for c in controls):
         need = 1
     if k >= need:
         return None
     return f"{k} control runs; a false-positive rate of {alpha:.3g} needs {need} (add control_seeds or lower level)"
 
 
-def minp_adjusted(run: dict[str, dict], controls: dict[str, list[tuple[int, dict]]]) -> dict[str, float]:
-    """Single-step min-p (Westfall and Young) p-values of one run's scores against control runs, given per score as
-    (seed, score) pairs. Under the null the run and the K control runs are exchangeable, so each one's smallest
-    p-value over the scores, every p taken against the other K runs, ranks uniformly among the K + 1; a score's
-    adjusted p is the share of the K + 1 runs whose smallest p is at most its own p (ties against detection)."""
-    keys = [key for key in run if controls.get(key)]
-    by_seed: dict[int, dict[str, dict]] = defaultdict(dict)
-    for key in keys:
-        for seed, score in controls[key]:
-            by_seed[seed][key] = score
-    smallest = []
-    for seed, judged in by_seed.items():
-        smallest.append(min(p_value(score, [s for other, s in controls[key] if other != seed] + [run[key]])
-                            for key, score in judged.items()))
-    own = {key: p_value(run[key], [s for _, s in controls[key]]) for key in keys}
-    return {key: (1 + sum(1 for t in smallest if t <= p * (1 + 1e-9))) / (len(smallest) + 1)
-            for key, p in own.items()}
+def maxt_adjusted(run: dict[str, dict], controls: dict[str, list[tuple[int, dict]]]) -> dict[str, float]:
+    """Single-step max-T (Westfall and Young) p-values of one run's scores against control runs, given per score as
+    (seed, score) pairs. Each score is standardised over the pooled K + 1 runs, signed so that worse is larger (on
+    the logs for a log-scale score): a symmetric function of them, so under the null each run's largest
+    standardised score ranks uniformly among the K + 1. A score's adjusted p is the share of the K + 1 runs whose
+    largest is at least its own value (ties against detection); a score constant over the runs gets 1."""
+    standard: dict[str, dict] = {}
+    for key in [key for key in run if controls.get(key)]:
+        pooled = {seed: score for seed, score in controls[key]} | {None: run[key]}
+        logged = run[key].get("scale") == "log" and all(s["value"] > 0 for s in pooled.values())
+        values = {i: math.log(s["value"]) if logged else s["value"] for i, s in pooled.items()}
+        mean = sum(values.values()) / len(values)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values.values()) / (len(values) - 1))
+        if sd > 1e-12 * max(1.0, abs(mean)):
+            sign = 1 if run[key]["worse"] == "higher" else -1
+            standard[key] = {i: sign * (v - mean) / sd for i, v in values.items()}
+    largest: dict[int, float] = defaultdict(lambda: -math.inf)  # each control run's largest standardised score
+    for by_run in standard.values():
+        for i, t in by_run.items():
+            if i is not None:
+                largest[i] = max(largest[i], t)
+    adjusted = {key: 1.0 for key in run if controls.get(key)}
+    for key, by_run in standard.items():
+        own = by_run[None]
+        adjusted[key] = (1 + sum(1 for t in largest.values() if t >= own - 1e-9 * max(1.0, abs(own)))) / (
+            len(largest) + 1)
+    return adjusted
 
 
 def null_summary(controls: list[dict], alpha: float, worse: str, scale: str) -> dict:
@@ -319,7 +330,7 @@ def _gather(results: list[dict], registry):
 
 def score_alpha(spec: dict, scores_read: int) -> float:
     """The false-positive rate each score is judged at: 1 - level, or that over the number of scores read when
-    the suite asks for Bonferroni's family-wise control (min-p adjusts the p-values instead of the level)."""
+    the suite asks for Bonferroni's family-wise control (max-T adjusts the p-values instead of the level)."""
     alpha = round(1 - spec["level"], 12)
     return alpha / scores_read if spec.get("familywise") == "bonferroni" else alpha
 
@@ -328,12 +339,12 @@ def entries(results: list[dict], registry) -> list[dict]:
     """gauntlet.json: one entry per data set, score, adversary and strength, from bench results of gauntlet jobs
     (each result's job carries its gauntlet spec). Each of the adversary's runs (one per seed) is judged on its
     own against the control runs; the cell's power is the share detected, with its Clopper-Pearson interval.
-    Under `familywise = "minp"` the p-values are the min-p adjusted ones, over every score the run gave."""
+    Under `familywise = "maxt"` the p-values are the max-T adjusted ones, over every score the run gave."""
     settings, controls, runs, kinds = _gather(results, registry)
     read = defaultdict(set)
     for dataset, key in controls:
         read[dataset].add(key)
-    adjusted = _minp_by_run(settings, controls, runs)
+    adjusted = _maxt_by_run(settings, controls, runs)
     table = []
     for (dataset, key, adversary, strength), seen in sorted(runs.items(), key=lambda item: str(item[0])):
         seen = sorted(seen, key=lambda pair: pair[0])
@@ -356,7 +367,7 @@ def entries(results: list[dict], registry) -> list[dict]:
         else:
             null = null_summary(null_runs, alpha, score["worse"], score["scale"])
             p_values = ([adjusted[dataset, adversary, strength, seed][key] for seed, _ in seen]
-                        if familywise == "minp" else [p_value(s, null_runs) for _, s in seen])
+                        if familywise == "maxt" else [p_value(s, null_runs) for _, s in seen])
             hits = sum(p <= alpha for p in p_values)
             entry.update(control=null, band=[null["low"], null["high"]],
                          effect=effect_size(value, null, score["worse"]),
@@ -366,18 +377,18 @@ def entries(results: list[dict], registry) -> list[dict]:
     return table
 
 
-def _minp_by_run(settings: dict, controls: dict, runs: dict) -> dict[tuple, dict[str, float]]:
-    """Min-p adjusted p-values of every adversary run of the data sets that ask for them, keyed by (data set,
+def _maxt_by_run(settings: dict, controls: dict, runs: dict) -> dict[tuple, dict[str, float]]:
+    """Max-T adjusted p-values of every adversary run of the data sets that ask for them, keyed by (data set,
     adversary, strength, seed)."""
     scored: dict[tuple, dict[str, dict]] = defaultdict(dict)
     for (dataset, key, adversary, strength), seen in runs.items():
-        if settings[dataset].get("familywise") == "minp":
+        if settings[dataset].get("familywise") == "maxt":
             for seed, score in seen:
                 scored[dataset, adversary, strength, seed][key] = score
     per_dataset: dict[str, dict[str, list]] = defaultdict(dict)
     for (dataset, key), seen in controls.items():
         per_dataset[dataset][key] = seen
-    return {run: minp_adjusted(scores_of_run, per_dataset[run[0]]) for run, scores_of_run in scored.items()}
+    return {run: maxt_adjusted(scores_of_run, per_dataset[run[0]]) for run, scores_of_run in scored.items()}
 
 
 def false_positives(results: list[dict], registry) -> dict[str, dict]:
@@ -386,8 +397,8 @@ def false_positives(results: list[dict], registry) -> dict[str, dict]:
 
     For the rank rule, a score's held-out rate is at most its alpha by construction (ties lower it), so the
     per-score figure checks the rule and its ties; the any-score rate measures what reading every score at once
-    costs, which no per-score level states (`familywise = "minp"` or `"bonferroni"` bounds it by 1 - level).
-    Under min-p a held-out run's p-values are adjusted against the other control runs alone."""
+    costs, which no per-score level states (`familywise = "maxt"` or `"bonferroni"` bounds it by 1 - level).
+    Under max-T a held-out run's p-values are adjusted against the other control runs alone."""
     settings, controls, _, _ = _gather(results, registry)
     by_dataset: dict[str, dict] = {}
     for (dataset, key), seen in sorted(controls.items()):
@@ -397,11 +408,11 @@ def false_positives(results: list[dict], registry) -> dict[str, dict]:
         alpha = score_alpha(settings[dataset], len(per_score))
         familywise = settings[dataset].get("familywise", "report")
         adjusted = {}
-        if familywise == "minp":
+        if familywise == "maxt":
             for seed in {seed for seen in per_score.values() for seed, _ in seen}:
                 run = {key: score for key, seen in per_score.items() for other, score in seen if other == seed}
                 others = {key: [(other, s) for other, s in seen if other != seed] for key, seen in per_score.items()}
-                adjusted[seed] = minp_adjusted(run, others)
+                adjusted[seed] = maxt_adjusted(run, others)
         flagged_runs: dict[int, bool] = {}
         rows = {}
         for key, seen in per_score.items():
@@ -410,7 +421,7 @@ def false_positives(results: list[dict], registry) -> dict[str, dict]:
                 other_scores = [s for j, (_, s) in enumerate(seen) if j != index]
                 if too_few(score, other_scores, alpha, familywise):
                     continue
-                flagged = (adjusted[seed][key] if familywise == "minp" else p_value(score, other_scores)) <= alpha
+                flagged = (adjusted[seed][key] if familywise == "maxt" else p_value(score, other_scores)) <= alpha
                 judged += 1
                 hits += flagged
                 flagged_runs[seed] = flagged_runs.get(seed, False) or flagged

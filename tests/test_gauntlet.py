@@ -18,7 +18,7 @@ from gan_zoo.harness.gauntlet import (
     false_positives,
     gaussian_blur,
     ladders,
-    minp_adjusted,
+    maxt_adjusted,
     needed_controls,
     p_value,
     rank_p,
@@ -209,51 +209,60 @@ def _runs(generator, scores, k, correlated=False):
     return {f"s{j}": _score(values[k, j].item()) for j in range(scores)}, controls
 
 
-def test_minp_bounds_any_score_at_alpha_with_as_few_controls_as_one_score_needs():
+def test_maxt_bounds_any_score_at_alpha_with_as_few_controls_as_one_score_needs():
     """Eight independent scores, 19 control runs, 400 clean runs: reading every score at 0.05 flags about
-    1 - 0.95^8 = 34% of them (28.5% here); the min-p adjustment at most 5% by exchangeability (none here: with
-    eight independent scores some control run is the worst of one, and ties count against detection, so the
-    rule is conservative at so few controls), where Bonferroni's 0.05 / 8 would need 159 control runs."""
+    1 - 0.95^8 = 34% of them (28.5% here); max-T at most 5% by exchangeability, where Bonferroni's 0.05 / 8 would
+    need 159 control runs. And it keeps its power: one score far off is detected at 1 / (K + 1), where min-p over
+    rank p-values never is (some control is the worst of another score, and ties count against)."""
     generator = torch.Generator().manual_seed(0)
-    per_score = min_p = 0
+    per_score = max_t = 0
     tries = 400
     for _ in range(tries):
         run, controls = _runs(generator, 8, 19)
         per_score += any(p_value(run[key], [s for _, s in seen]) <= 0.05 for key, seen in controls.items())
-        min_p += min(minp_adjusted(run, controls).values()) <= 0.05
+        max_t += min(maxt_adjusted(run, controls).values()) <= 0.05
     assert per_score / tries > 0.25
-    assert min_p / tries <= 0.05 + 3 * (0.05 * 0.95 / tries) ** 0.5
+    assert max_t / tries <= 0.05 + 3 * (0.05 * 0.95 / tries) ** 0.5
+    assert max_t > 0  # not a rule that never fires
     assert needed_controls(0.05 / 8) == 159
+    run, controls = _runs(generator, 8, 19)
+    run["s3"] = _score(5.0)  # uniform scores lie in [0, 1]
+    adjusted = maxt_adjusted(run, controls)
+    assert adjusted["s3"] == pytest.approx(1 / 20) and min(v for k, v in adjusted.items() if k != "s3") > 0.05
 
 
-def test_minp_loses_nothing_when_the_scores_move_together():
-    """Eight copies of one score: min-p gives each the one score's own p-value, where Bonferroni would divide the
-    level by eight; a run worse than every control is detected at 1 / (K + 1)."""
+def test_maxt_loses_nothing_when_the_scores_move_together_and_ignores_a_constant_score():
+    """Eight copies of one score: max-T gives each the one score's own rank p-value, where Bonferroni would divide
+    the level by eight; a run worse than every control is detected at 1 / (K + 1). A score equal in every run
+    (the birthday test's bound when no run has a collision) flags nothing."""
     generator = torch.Generator().manual_seed(1)
     run, controls = _runs(generator, 8, 19, correlated=True)
     own = p_value(run["s0"], [s for _, s in controls["s0"]])
-    assert minp_adjusted(run, controls) == {key: pytest.approx(own) for key in controls}
+    assert maxt_adjusted(run, controls) == {key: pytest.approx(own) for key in controls}
     worst = {key: _score(2.0) for key in controls}
-    assert minp_adjusted(worst, controls) == {key: pytest.approx(1 / 20) for key in controls}
+    assert maxt_adjusted(worst, controls) == {key: pytest.approx(1 / 20) for key in controls}
+    flat = {"flat": [(seed, _score(3.0)) for seed in range(19)]}
+    assert maxt_adjusted({"flat": _score(3.0)}, flat) == {"flat": 1.0}
 
 
-def test_minp_in_the_matrix_and_the_measured_false_positive_rate():
+def test_maxt_in_the_matrix_and_the_measured_false_positive_rate():
     def metrics(seed):  # as in the per-score test: fd worst at seed 17, vendi worst at seed 0
         return {**vendi(float(seed)), "fd": {"value": float((seed * 7) % 20), "n": 300, "real_floor": 1.0,
                                              "features": "pixels"}}
 
     def result(kind, adversary, strength, seed, values):
         made = gauntlet_result(kind, adversary, strength, seed, values)
-        made["job"]["gauntlet"]["familywise"] = "minp"
+        made["job"]["gauntlet"]["familywise"] = "maxt"
         return made
 
     results = [result("control", "control", None, s, metrics(s)) for s in range(20)]
     found = false_positives(results, registry())["d"]
-    assert found["alpha"] == pytest.approx(0.05) and found["familywise"] == "minp"
-    # held out in turn, the worst run of each score has p = 1/20 on it, but so has the other score's worst run
-    # among the 19 left: the adjusted p is 2/20 and neither is flagged (per score, both were)
+    assert found["alpha"] == pytest.approx(0.05) and found["familywise"] == "maxt"
+    # held out in turn, the worst run of each score is as far out as the other score's worst run among the 19
+    # left (both scores are spreads of 0..19): its largest standardised score is not beyond theirs, so no run
+    # is flagged (per score, both were)
     assert (found["any"]["flagged"], found["any"]["runs"]) == (0, 20)
-    worse = {**vendi(-1.0), "fd": {"value": 99.0, "n": 300, "real_floor": 1.0, "features": "pixels"}}
+    worse = {**vendi(-100.0), "fd": {"value": 99.0, "n": 300, "real_floor": 1.0, "features": "pixels"}}
     table = entries(results + [result("family", "memorizer", 25, 0, worse)], registry())
     assert {e["score"]: e["p_values"] for e in table} == {"vendi": [pytest.approx(1 / 21)],
                                                           "fd": [pytest.approx(1 / 21)]}

@@ -157,9 +157,10 @@ def _levels(gauntlet: dict) -> dict:
     found = next(iter(gauntlet["false_positives"].values()), None)
     controls = [e["control"] for e in gauntlet["entries"] if e["control"]]
     familywise = {"bonferroni": "Bonferroni: each score at (1 - level) / scores, so any score at most 1 - level",
-                  "minp": "min-p: each run's p-values adjusted over the scores, so any score at most 1 - level"
+                  "maxt": "max-T: each run's scores judged against the control runs' largest, so any score at most "
+                          "1 - level"
                   }.get(found["familywise"] if found else "report",
-                        "reported, not controlled; familywise = \"minp\" bounds it")
+                        "reported, not controlled; familywise = \"maxt\" bounds it")
     return {"alpha": controls[0]["alpha"] if controls else 0.05, "k": controls[0]["k"] if controls else 0,
             "familywise": familywise}
 
