@@ -24,9 +24,12 @@ Protocol, per data set and seed:
   a detection. The rank rule needs K >= 1/alpha - 1; the config asks one more, so that each control run can be
   held out in turn and judged as if it were an adversary: the measured false-positive rate, per score and for
   any score (false_positives). Reading every score at once flags a clean run more often than alpha; with
-  `familywise = "maxt"` each run is judged by the single-step max-T rule (Westfall and Young) instead: every
-  score standardised over the pooled run and control runs (so they stay exchangeable), a score flags the run when
-  its standardised value is beaten by fewer than alpha (K + 1) of the runs' largest ones. Any score then flags a
+  `familywise = "maxt"` each run is judged by the single-step max-T rule (Westfall and Young) instead: every run's
+  value of every score standardised against the other runs (the same map for each, so they stay exchangeable; an
+  event count by its rate), a score flags the run when its standardised value is beaten by fewer than
+  alpha (K + 1) of the control runs' largest ones. A control run alone off a score that is otherwise constant is
+  infinitely far and blocks every detection while it is among the controls: conservative, and the measured
+  false-positive rate shows it. Any score then flags a
   clean run with probability at most alpha, whatever the scores' dependence, and a strong effect on one score is
   seen with as few control runs as one score needs (19 at 0.05). Min-p over rank p-values would not do: with 16
   scores and 20 control runs some control is the worst of nearly every score, its smallest p ties the run's, and
@@ -250,31 +253,48 @@ def too_few(score: dict, controls: list[dict], alpha: float, familywise: str = "
 
 def maxt_adjusted(run: dict[str, dict], controls: dict[str, list[tuple[int, dict]]]) -> dict[str, float]:
     """Single-step max-T (Westfall and Young) p-values of one run's scores against control runs, given per score as
-    (seed, score) pairs. Each score is standardised over the pooled K + 1 runs, signed so that worse is larger (on
-    the logs for a log-scale score): a symmetric function of them, so under the null each run's largest
-    standardised score ranks uniformly among the K + 1. A score's adjusted p is the share of the K + 1 runs whose
-    largest is at least its own value (ties against detection); a score constant over the runs gets 1."""
-    standard: dict[str, dict] = {}
-    for key in [key for key in run if controls.get(key)]:
-        pooled = {seed: score for seed, score in controls[key]} | {None: run[key]}
-        logged = run[key].get("scale") == "log" and all(s["value"] > 0 for s in pooled.values())
-        values = {i: math.log(s["value"]) if logged else s["value"] for i, s in pooled.items()}
-        mean = sum(values.values()) / len(values)
-        sd = math.sqrt(sum((v - mean) ** 2 for v in values.values()) / (len(values) - 1))
-        if sd > 1e-12 * max(1.0, abs(mean)):
-            sign = 1 if run[key]["worse"] == "higher" else -1
-            standard[key] = {i: sign * (v - mean) / sd for i, v in values.items()}
-    largest: dict[int, float] = defaultdict(lambda: -math.inf)  # each control run's largest standardised score
-    for by_run in standard.values():
-        for i, t in by_run.items():
-            if i is not None:
-                largest[i] = max(largest[i], t)
+    (seed, score) pairs. Read are the scores every control run has (a control missing one would have a smaller
+    largest value; the others get p = 1). Each run's value is standardised against the other K runs, signed so
+    that worse is larger: the same map for every run, so under the null each run's largest standardised score
+    ranks uniformly among the K + 1, and a run far off is not capped by its own spread. A score's adjusted p is the
+    share of the K + 1 runs whose largest is at least its own value (ties against detection)."""
+    seeds = {seed for key in run if controls.get(key) for seed, _ in controls[key]}
+    shared = [key for key in run if controls.get(key) and {seed for seed, _ in controls[key]} == seeds]
+    standard = {key: _standardised(run[key], {seed: score for seed, score in controls[key]}) for key in shared}
+    largest = {seed: max(by_run[seed] for by_run in standard.values()) for seed in seeds} if standard else {}
     adjusted = {key: 1.0 for key in run if controls.get(key)}
     for key, by_run in standard.items():
         own = by_run[None]
         adjusted[key] = (1 + sum(1 for t in largest.values() if t >= own - 1e-9 * max(1.0, abs(own)))) / (
             len(largest) + 1)
     return adjusted
+
+
+def _standardised(score: dict, controls: dict[int | None, dict]) -> dict[int | None, float]:
+    """Each run's value (None: the run under test) against the mean and sd of the other runs, worse larger. An
+    event count is read as log((events + 0.5) / exposure), which grows with the count (the birthday test's
+    headline, a support bound, does not when there are no collisions); a log-scale score on its logs. A run alone
+    off an otherwise constant score is infinitely far (0 when it equals them)."""
+    pooled: dict[int | None, dict] = {**controls, None: score}
+    sign = 1 if score["worse"] == "higher" else -1
+    if all(s.get("count") is not None for s in pooled.values()):
+        values = {i: math.log((s["count"][0] + 0.5) / s["count"][1]) for i, s in pooled.items()}
+        sign = 1  # more events per pair examined is worse
+    elif score.get("scale") == "log" and all(s["value"] > 0 for s in pooled.values()):
+        values = {i: math.log(s["value"]) for i, s in pooled.items()}
+    else:
+        values = {i: s["value"] for i, s in pooled.items()}
+    found = {}
+    for i, v in values.items():
+        others = [w for j, w in values.items() if j != i]
+        mean = sum(others) / len(others)
+        sd = math.sqrt(sum((w - mean) ** 2 for w in others) / (len(others) - 1)) if len(others) > 1 else 0.0
+        if sd > 1e-12 * max(1.0, abs(mean)):
+            found[i] = sign * (v - mean) / sd
+        else:
+            alike = abs(v - mean) <= 1e-12 * max(1.0, abs(mean))
+            found[i] = 0.0 if alike else math.copysign(math.inf, sign * (v - mean))
+    return found
 
 
 def null_summary(controls: list[dict], alpha: float, worse: str, scale: str) -> dict:
@@ -318,6 +338,10 @@ def _gather(results: list[dict], registry):
         spec = job.get("gauntlet")
         if not spec or result["status"] != "ok":
             continue
+        if spec.get("familywise", "report") not in FAMILYWISE:
+            raise UserError(f"{job['dataset']}: these gauntlet results ask for familywise = {spec['familywise']!r}, "
+                            f"which this version does not know; run the suite again with one of "
+                            f"{', '.join(FAMILYWISE)}")
         settings[job["dataset"]] = spec
         for key, score in scores(result["eval"], registry).items():
             if spec["kind"] == CONTROL:

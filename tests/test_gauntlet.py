@@ -245,6 +245,29 @@ def test_maxt_loses_nothing_when_the_scores_move_together_and_ignores_a_constant
     assert maxt_adjusted({"flat": _score(3.0)}, flat) == {"flat": 1.0}
 
 
+def test_maxt_reads_counts_by_their_rate_and_only_scores_every_control_has():
+    """The birthday test under max-T: 2 collisions against controls with none is detected (its headline, a support
+    bound, would rank 0 collisions between 3 and 4), none in every run flags nothing. A score one control run lacks
+    is not read (that control's largest would be over fewer scores), and the others still are."""
+    def count(events):
+        return {"value": 1.0 if events else 7.0, "worse": "lower", "count": (events, 44850)}
+
+    controls = {"birthday": [(seed, count(0)) for seed in range(19)],
+                "fd": [(seed, _score(float(seed))) for seed in range(19)]}
+    assert maxt_adjusted({"birthday": count(2), "fd": _score(5.0)}, controls)["birthday"] == pytest.approx(1 / 20)
+    assert maxt_adjusted({"birthday": count(0), "fd": _score(5.0)}, controls)["birthday"] == 1.0
+    controls["kid"] = [(seed, _score(0.0)) for seed in range(18)]  # seed 18 gave no KID
+    adjusted = maxt_adjusted({"birthday": count(0), "fd": _score(50.0), "kid": _score(9.0)}, controls)
+    assert adjusted["kid"] == 1.0 and adjusted["fd"] == pytest.approx(1 / 20)
+
+
+def test_results_asking_for_an_unknown_familywise_rule_are_refused():
+    results = [gauntlet_result("control", "control", None, s, vendi(9.0 + s)) for s in range(20)]
+    results[0]["job"]["gauntlet"]["familywise"] = "minp"  # a rule an earlier version had
+    with pytest.raises(UserError, match="familywise = 'minp', which this version does not know"):
+        entries(results, registry())
+
+
 def test_maxt_in_the_matrix_and_the_measured_false_positive_rate():
     def metrics(seed):  # as in the per-score test: fd worst at seed 17, vendi worst at seed 0
         return {**vendi(float(seed)), "fd": {"value": float((seed * 7) % 20), "n": 300, "real_floor": 1.0,
