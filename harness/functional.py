@@ -163,7 +163,7 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, subset_size:
     sizes = {len(a) for pair in indices for a in pair}
     if len(sizes) != 1 or min(sizes) < 2:
         raise UserError("kid: every subset in indices needs the same number (>= 2) of real and fake rows")
-    values = _subset_mmds(real, fake, [(torch.as_tensor(a), torch.as_tensor(b)) for a, b in indices],
+    values = _subset_mmds(real, fake, [(torch.as_tensor(a).cpu(), torch.as_tensor(b).cpu()) for a, b in indices],
                           degree, gamma, coef)
     return {"mean": values.mean().item(), "std": values.std(unbiased=False).item(), "subsets": len(indices),
             "subset_size": sizes.pop(), "seed": seed}
