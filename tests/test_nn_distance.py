@@ -129,15 +129,17 @@ def test_identical_distributions_give_a_floor_around_zero_and_the_same_numbers_a
     cls, option = disc("mlp")
     config = EnsembleConfig(members=4, steps=100, batch_size=64)
 
-    # the interval holds 0 at 14 of seeds 0-19 (16 of 20 under the seed arithmetic before gan_zoo.seeds): these
-    # data's held-out gap leans negative (mean -0.005), which the held-out bootstrap does not cover
+    # what a floor must do is never read as detected: its interval reaches 0 or below, and its gap stays small, at
+    # every seed 0-19 (measured 2026-12-07). It leans negative (mean -0.006; the interval lies wholly below 0 at
+    # 6 of the 20), the price of keeping each member at its best validation gap, which the bootstrap does not
+    # cover: so "holds 0" would be a claim that fails by chance
     def floor():
         return nn_distance(cls, option, VECTOR, 0, [300], (blobs(500, 0.0, 1), blobs(500, 0.0, 2)),
                            (blobs(300, 0.0, 3), blobs(300, 0.0, 4)), config, seed=6, device=CPU)
 
     first, again = floor(), floor()
     entry = first[0]
-    assert entry["ci"][0] <= 0 <= entry["ci"][1] and abs(entry["heldout_gap"]) < 0.02
+    assert entry["ci"][0] <= 0 and abs(entry["heldout_gap"]) < 0.02
     assert entry["items_per_side"] == {"train": 400, "validation": 100, "heldout": 300}
     assert entry["validation_gap"] >= entry["validation_gap_mean"] and entry["estimator_limited"] is False
     assert first == again  # same seed, same numbers
