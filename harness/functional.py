@@ -77,16 +77,23 @@ def _same_space(*named: tuple[torch.Tensor, str]) -> None:
         check_pair(first, other, (first_name, other_name))
 
 
-def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5, block: int = 256) -> dict:
-    """Precision, recall, density and coverage of fake against real (Naeem et al. 2020; prdc.compute_prdc)."""
+def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5, block: int = 256,
+         real_radii: torch.Tensor | None = None) -> dict:
+    """Precision, recall, density and coverage of fake against real (Naeem et al. 2020; prdc.compute_prdc).
+
+    real_radii: `prdc_radii(real, k)`, when several sets are scored against one real set (a model and a control):
+    the search within real, a third of the cost, is then done once."""
     if not (isinstance(k, int) and k >= 1):
         raise UserError(f"prdc: k must be a positive integer, got {k!r}")
     real = _features(real, "real", min_rows=k + 1)
     fake = _features(fake, "fake", min_rows=k + 1)
     _same_space((real, "real"), (fake, "fake"))
-    # squared radii: float64 features are then decided exactly, ties with a radius included
-    real_radii = kth_neighbour_distances(real, k, block=block, squared=True)
-    fake_radii = kth_neighbour_distances(fake, k, block=block, squared=True)
+    if real_radii is None:
+        real_radii = prdc_radii(real, k, block=block)
+    elif real_radii.shape != (len(real),):
+        raise UserError(f"prdc: real_radii has shape {tuple(real_radii.shape)}, not ({len(real)},); make it with "
+                        "prdc_radii(real, k)")
+    fake_radii = prdc_radii(fake, k, block=block)
     balls = ball_membership(fake, real, reference_radii=real_radii, query_radii=fake_radii, block=block,
                             squared=True)
     assert balls.count is not None and balls.covered is not None and balls.reached is not None  # both radii given
@@ -96,6 +103,12 @@ def prdc(real: torch.Tensor, fake: torch.Tensor, k: int = 5, block: int = 256) -
         "density": balls.count.double().sum().item() / (k * len(fake)),
         "coverage": balls.covered.double().mean().item(),
     }
+
+
+def prdc_radii(x: torch.Tensor, k: int = 5, block: int = 256) -> torch.Tensor:
+    """Each item's squared distance to its k-th nearest other item, as PRDC draws its balls: squared, so that float64
+    features are decided exactly, ties with a radius included."""
+    return kth_neighbour_distances(_features(x, "real", min_rows=k + 1), k, block=block, squared=True)
 
 
 def _poly_mmd(x: torch.Tensor, y: torch.Tensor, degree: int, gamma: float, coef: float) -> float:
@@ -320,11 +333,18 @@ def ct_test(train: torch.Tensor, heldout: torch.Tensor, fake: torch.Tensor, cell
             "n_init": n_init}
 
 
-def authpct(train: torch.Tensor, fake: torch.Tensor, block: int = 256) -> float:
-    """Share in [0, 1] of generated items farther from their nearest training item t than t's own nearest."""
+def authpct(train: torch.Tensor, fake: torch.Tensor, block: int = 256, train_nn: torch.Tensor | None = None) -> float:
+    """Share in [0, 1] of generated items farther from their nearest training item t than t's own nearest.
+
+    train_nn: `kth_neighbour_distances(train, 1)`, when several sets are scored against one training set: the
+    search within it, often the larger half of the cost, is then done once."""
     train, fake = _features(train, "train", min_rows=2), _features(fake, "fake", min_rows=1)
     _same_space((train, "train"), (fake, "fake"))
-    train_nn = kth_neighbour_distances(train, 1, block=block)
+    if train_nn is None:
+        train_nn = kth_neighbour_distances(train, 1, block=block)
+    elif train_nn.shape != (len(train),):
+        raise UserError(f"authpct: train_nn has shape {tuple(train_nn.shape)}, not ({len(train)},); make it with "
+                        "kth_neighbour_distances(train, 1)")
     distance, index = nearest(fake, train, k=1, block=block)
     return (train_nn[index[:, 0]] < distance[:, 0]).double().mean().item()
 

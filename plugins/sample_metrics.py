@@ -32,7 +32,8 @@ from gan_zoo import hookimpl
 from gan_zoo.config import whole
 from gan_zoo.drawing import MARKERS, figure_png, pyplot
 from gan_zoo.errors import UserError
-from gan_zoo.harness.functional import authpct, ct_test, kid, mifid, prdc, vendi
+from gan_zoo.harness.functional import authpct, ct_test, kid, mifid, prdc, prdc_radii, vendi
+from gan_zoo.harness.knn import kth_neighbour_distances
 from gan_zoo.harness.quality import COVERAGE_FAILED, failure_reasons
 from gan_zoo.metrics import Column, Metric
 from gan_zoo.seeds import derive
@@ -147,8 +148,9 @@ class PRDC(SampleMetric):
         space = self.space(ctx, config)
         n, cut = self.size(ctx, min(config.samples, len(ctx.data.heldout)), config.k + 1)
         real = self.heldout(ctx, space, n)
-        model = prdc(real, self.fake(ctx, space, n), k=config.k)
-        control = prdc(real, self.train(ctx, space, n), k=config.k)
+        radii = prdc_radii(real, config.k)  # the model and the control are scored against the same balls
+        model = prdc(real, self.fake(ctx, space, n), k=config.k, real_radii=radii)
+        control = prdc(real, self.train(ctx, space, n), k=config.k, real_radii=radii)
         return {**model, "k": config.k, "n_fake": n, "n_real": n, "cut": cut,
                 "real_vs_real": {**control, "n_real": n, "n_control": n,
                                  "control": f"the first {n} training items against the same held-out items"},
@@ -399,8 +401,9 @@ class AuthPct(SampleMetric):
         # as many generated items as held-out ones, scored against the same training split
         n, cut = self.size(ctx, len(ctx.data.heldout), 1)
         train, heldout = self.train(ctx, space), self.heldout(ctx, space)
-        return {"authpct": 100 * authpct(train, self.fake(ctx, space, n)),
-                "real_heldout": 100 * authpct(train, heldout), "n_fake": n, "n_real": len(heldout),
+        train_nn = kth_neighbour_distances(train, 1)  # searched once for both
+        return {"authpct": 100 * authpct(train, self.fake(ctx, space, n), train_nn=train_nn),
+                "real_heldout": 100 * authpct(train, heldout, train_nn=train_nn), "n_fake": n, "n_real": len(heldout),
                 "n_train": len(train), "cut": cut, **self.protocol(ctx, space)}
 
     def columns(self, result, record):

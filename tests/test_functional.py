@@ -344,6 +344,22 @@ def test_authpct_matches_direct_implementation_and_known_answers():
     assert 0.2 < F.authpct(train, gaussian(400, 5, 2)) < 0.9  # fresh real data: far from 100%
 
 
+def test_a_search_done_once_for_several_sets_gives_the_same_answers():
+    """The metrics score a model and a control against one real set: its radii (PRDC) and nearest-neighbour
+    distances (AuthPct) are searched once and passed in, to the same numbers, bit for bit."""
+    real, fake, control = gaussian(300, 6, 0), gaussian(250, 6, 1, scale=1.2), gaussian(300, 6, 2)
+    radii = F.prdc_radii(real, 5)
+    for other in (fake, control):
+        assert F.prdc(real, other, k=5, real_radii=radii) == F.prdc(real, other, k=5)
+    train_nn = knn.kth_neighbour_distances(real, 1)
+    for other in (fake, control):
+        assert F.authpct(real, other, train_nn=train_nn) == F.authpct(real, other)
+    with pytest.raises(UserError, match=r"real_radii has shape \(299,\), not \(300,\)"):
+        F.prdc(real, fake, k=5, real_radii=radii[1:])
+    with pytest.raises(UserError, match=r"train_nn has shape \(300, 1\), not \(300,\)"):
+        F.authpct(real, fake, train_nn=train_nn[:, None])
+
+
 # ---------------------------------------------------------------- Vendi
 
 
