@@ -449,3 +449,10 @@ def test_a_tiny_gauntlet_places_a_third_party_metric_and_adversary_in_the_matrix
     assert "measured false positives, each of 4 control runs held out" in page
     rates = json.loads((tmp_path / "out" / "leaderboard.json").read_text())["gauntlet"]["false_positives"]["blobs4"]
     assert rates["any"]["runs"] == 4 and rates["scores"]["spread"]["runs"] == 4
+    assert rates["familywise"] == "report"
+    # how the runs are read is not what they computed: another familywise re-reads them and nothing runs again
+    suite.write_text(TINY_GAUNTLET.replace("level = 0.6", 'level = 0.6\nfamilywise = "bonferroni"'))
+    again = run_cli("bench", suite, "--out", tmp_path / "out", env_extra=env)
+    assert "0 to run" in again.stderr
+    reread = json.loads((tmp_path / "out" / "leaderboard.json").read_text())["gauntlet"]["false_positives"]["blobs4"]
+    assert reread["familywise"] == "bonferroni" and reread["alpha"] < rates["alpha"]

@@ -105,7 +105,8 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
                 progress.update(len(results), status())
     finally:
         progress.close()
-    ordered = [results[job.key] for job in suite.jobs if job.key in results]
+    # read as the suite asks now: a result kept from an earlier run may carry another gauntlet level or familywise
+    ordered = [{**results[job.key], "job": job.to_json()} for job in suite.jobs if job.key in results]
     board, written = write_report(out, ordered, suite=suite.name)
     gauntlet = gauntlet_report.build(ordered, registry())
     if gauntlet:

@@ -75,6 +75,7 @@ from gan_zoo.harness.tracking import merged_settings
 from gan_zoo.registry import Registry
 from gan_zoo.seeds import SCHEME as SEED_SCHEME
 
+GAUNTLET_READING = ("level", "familywise")  # a gauntlet job's settings that only judge its results
 SUITE_KEYS = {"suite", "resources", "eval", "family", "source", "gauntlet", "adversary"}
 ENTRY_KEYS = {"datasets", "label", "seeds", "eval"}
 FAMILY_KEYS = ENTRY_KEYS | {"name", "steps", "set", "track"}
@@ -121,6 +122,8 @@ class Job:
                                                                                    "gpus", "source")}
         if not self.gauntlet:
             del identity["gauntlet"]  # the keys of jobs from before gauntlets existed stay what they were
+        else:  # how runs are read is not what they compute: a new level or familywise re-reads, never re-runs
+            identity["gauntlet"] = {k: v for k, v in self.gauntlet.items() if k not in GAUNTLET_READING}
         if not self.track:
             del identity["track"]  # likewise for jobs from before tracking
         identity["gan_zoo"] = gan_zoo.__version__
