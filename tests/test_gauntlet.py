@@ -447,7 +447,14 @@ def test_a_tiny_gauntlet_places_a_third_party_metric_and_adversary_in_the_matrix
     # one table per adversary kind, each with the measured false-positive rates beside it
     assert "<h3>memorizers</h3>" in page and "<h3>diversity loss</h3>" in page and "<h3>damage</h3>" in page
     assert "measured false positives, each of 4 control runs held out" in page
-    rates = json.loads((tmp_path / "out" / "leaderboard.json").read_text())["gauntlet"]["false_positives"]["blobs4"]
+    board_json = json.loads((tmp_path / "out" / "leaderboard.json").read_text())["gauntlet"]
+    # the memorizer's two strengths make a ladder: its power against support m, and per adversary its catchers
+    assert board_json["plots"]["blobs4"] == {"support": "plots/gauntlet-blobs4-support.png",
+                                             "power": "plots/gauntlet-blobs4-power.png"}
+    for path in board_json["plots"]["blobs4"].values():
+        assert (tmp_path / "out" / path).read_bytes().startswith(b"\x89PNG") and f"]({path})" in board
+    assert page.count('<img class="plot" alt="blobs4 gauntlet: ') == 2
+    rates = board_json["false_positives"]["blobs4"]
     assert rates["any"]["runs"] == 4 and rates["scores"]["spread"]["runs"] == 4
     assert rates["familywise"] == "report"
     # how the runs are read is not what they computed: another familywise re-reads them and nothing runs again

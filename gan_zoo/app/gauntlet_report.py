@@ -1,5 +1,5 @@
-"""The gauntlet's report: gauntlet.json, the detection matrix (Markdown and coloured HTML), fool points, and a
-plot of every score against memorised support m.
+"""The gauntlet's report: gauntlet.json, the detection matrix (Markdown and coloured HTML), fool points, a plot of
+every score against memorised support m and one of every adversary's power curves.
 
 Written by report.write_report beside the leaderboard whenever a results folder holds gauntlet jobs. The
 numbers come from harness.gauntlet (the protocol and the detection rule are documented there).
@@ -187,8 +187,8 @@ def markdown(gauntlet: dict, plot_files: dict) -> str:
         if fools:
             lines += ["| " + " | ".join(FOOL_HEADER) + " |", "|" + "---|" * len(FOOL_HEADER)]
             lines += ["| " + " | ".join(row) + " |" for row in fools]
-        if dataset in plot_files:
-            lines += ["", f"![{dataset} gauntlet]({plot_files[dataset]})"]
+        for kind, path in plot_files.get(dataset, {}).items():
+            lines += ["", f"![{dataset} gauntlet: {CAPTIONS[kind]}]({path})"]
         lines.append("")
     return "\n".join(lines)
 
@@ -242,14 +242,87 @@ def html_section(gauntlet: dict, plots: dict, data_uri) -> str:
             parts.append("<table class=\"gauntlet\"><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in FOOL_HEADER)
                          + "</tr></thead><tbody>" + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row)
                                                             + "</tr>" for row in fools) + "</tbody></table>")
-        if dataset in plots:
-            parts.append(f"<figure><img class=\"plot\" alt=\"{e(dataset)} gauntlet\" "
-                         f"src=\"{data_uri(plots[dataset])}\"><figcaption>{e(dataset)}: each score's power against "
-                         f"each adversary's strength</figcaption></figure>")
+        for kind, payload in plots.get(dataset, {}).items():
+            parts.append(f"<figure><img class=\"plot\" alt=\"{e(dataset)} gauntlet: {e(kind)}\" "
+                         f"src=\"{data_uri(payload)}\"><figcaption>{e(dataset)}: {e(CAPTIONS[kind])}</figcaption>"
+                         "</figure>")
     return "\n".join(parts)
 
 
-def plot(gauntlet: dict, dataset: str) -> bytes | None:
+CAPTIONS = {"support": "each score's power against memorised support m",
+            "power": "the power of the scores that detect each adversary, against its strength"}
+POWER_LINES = 6  # scores drawn per adversary in the power figure: those that detect it most (the matrix has all)
+
+
+def plots(gauntlet: dict, dataset: str) -> dict[str, bytes]:
+    """The data set's figures by kind: `support`, each score's power against memorised support m (the family
+    ladders), and `power`, each adversary ladder's power curves for the scores that detect it."""
+    figures = {"support": _support_plot(gauntlet, dataset), "power": _power_plot(gauntlet, dataset)}
+    return {kind: payload for kind, payload in figures.items() if payload}
+
+
+def _errorbars(axes, rungs: list[dict], marker: str, label: str) -> None:
+    """Power against strength with its 95% interval, over the rungs that have a verdict."""
+    rungs = sorted((e for e in rungs if e["power"] is not None), key=lambda e: e["strength"])
+    if rungs:
+        y = [e["power"] for e in rungs]
+        spread = [[p - e["power_ci"][0] for p, e in zip(y, rungs, strict=True)],
+                  [e["power_ci"][1] - p for p, e in zip(y, rungs, strict=True)]]
+        axes.errorbar([e["strength"] for e in rungs], y, yerr=spread, marker=marker, capsize=2, label=label)
+
+
+def _power_axes(axes, title: str, xlabel: str) -> None:
+    axes.axhline(0.5, color="grey", linewidth=1, linestyle="--")
+    axes.set_ylim(-0.05, 1.05)
+    axes.set_title(title, fontsize=8)
+    axes.set_xlabel(xlabel, fontsize=8)
+    axes.set_ylabel("power", fontsize=8)
+    axes.tick_params(labelsize=7)
+
+
+def _grid(panels: int, columns: int):
+    columns = min(columns, panels)
+    figure, grid = pyplot().subplots(-(-panels // columns), columns, figsize=(4 * columns, 3 * -(-panels // columns)),
+                                     squeeze=False)
+    for axes in list(grid.flat)[panels:]:
+        axes.axis("off")
+    return figure, grid
+
+
+def _power_plot(gauntlet: dict, dataset: str) -> bytes | None:
+    """One panel per adversary with several strengths: the power of the (at most POWER_LINES) scores that detect
+    it at some strength, most detections first, against its strength; the dashed line is one half."""
+    ladders: dict[str, list[dict]] = {}
+    for ladder in gauntlet["ladders"]:
+        if ladder["dataset"] == dataset and len(ladder["strengths"]) >= 2:
+            ladders.setdefault(ladder["adversary"], []).append(ladder)
+    if not ladders:
+        return None
+    found: dict[tuple, list[dict]] = {}
+    for entry in gauntlet["entries"]:
+        if entry["dataset"] == dataset:
+            found.setdefault((entry["score"], entry["adversary"]), []).append(entry)
+    figure, grid = _grid(len(ladders), 3)
+    for axes, (adversary, each) in zip(grid.flat, ladders.items(), strict=False):
+        catching = sorted((ladder for ladder in each if ladder["detected_at"]),
+                          key=lambda ladder: -sum(p or 0 for p in ladder["power"]))
+        for index, ladder in enumerate(catching[:POWER_LINES]):
+            _errorbars(axes, found[ladder["score"], adversary], "os^Dvx"[index % 6], ladder["label"])
+        strengths = each[0]["strengths"]
+        if min(strengths) > 0 and max(strengths) >= 10 * min(strengths):
+            axes.set_xscale("log")
+        more = len(catching) - POWER_LINES
+        note = (" (no score detects it)" if not catching else
+                f" (+{more} more scores detect it)" if more > 0 else "")
+        _power_axes(axes, f"{adversary}{note}", each[0]["vary"] or "strength")
+        if catching:
+            axes.legend(fontsize=6)
+    figure.suptitle(f"{dataset}: the power of the scores that detect each adversary, against its strength")
+    figure.tight_layout()
+    return figure_png(figure)
+
+
+def _support_plot(gauntlet: dict, dataset: str) -> bytes | None:
     """Power curves: per score, the share of runs detected (with its 95% interval) against memorised support m
     (log axis), one line per family ladder; the dashed line is one half, where the fool point lies."""
     ladders = [ladder for ladder in gauntlet["ladders"] if ladder["dataset"] == dataset
@@ -257,30 +330,15 @@ def plot(gauntlet: dict, dataset: str) -> bytes | None:
     scores = list(dict.fromkeys(ladder["score"] for ladder in ladders))
     if not scores:
         return None
-    columns = min(4, len(scores))
-    rows = -(-len(scores) // columns)
-    figure, grid = pyplot().subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
+    figure, grid = _grid(len(scores), 4)
     for axes, score in zip(grid.flat, scores, strict=False):
         found = [e for e in gauntlet["entries"] if e["dataset"] == dataset and e["score"] == score]
         for index, ladder in enumerate(ladder for ladder in ladders if ladder["score"] == score):
-            rungs = sorted((e for e in found if e["adversary"] == ladder["adversary"] and e["power"] is not None),
-                           key=lambda e: e["strength"])
-            if not rungs:
-                continue
-            x, y = [e["strength"] for e in rungs], [e["power"] for e in rungs]
-            spread = [[p - e["power_ci"][0] for p, e in zip(y, rungs, strict=True)],
-                      [e["power_ci"][1] - p for p, e in zip(y, rungs, strict=True)]]
-            axes.errorbar(x, y, yerr=spread, marker="os^D"[index % 4], capsize=2, label=ladder["adversary"])
-        axes.axhline(0.5, color="grey", linewidth=1, linestyle="--")
+            _errorbars(axes, [e for e in found if e["adversary"] == ladder["adversary"]], "os^D"[index % 4],
+                       ladder["adversary"])
         axes.set_xscale("log")
-        axes.set_ylim(-0.05, 1.05)
-        axes.set_title(found[0]["label"], fontsize=8)
-        axes.set_xlabel(" / ".join(sorted({ladder["vary"] or "strength" for ladder in ladders
-                                           if ladder["score"] == score})), fontsize=8)
-        axes.set_ylabel("power", fontsize=8)
-        axes.tick_params(labelsize=7)
-    for axes in list(grid.flat)[len(scores):]:
-        axes.axis("off")
+        _power_axes(axes, found[0]["label"], " / ".join(sorted({ladder["vary"] or "strength" for ladder in ladders
+                                                                 if ladder["score"] == score})))
     grid.flat[0].legend(fontsize=7)
     figure.suptitle(f"{dataset}: power (runs detected) against memorised support m")
     figure.tight_layout()

@@ -580,13 +580,15 @@ def write_report(folder: Path, results: list[dict], *, suite: str | None, out: P
             plot_files.setdefault(name, {})[kind] = relative
             board["datasets"][name]["plots"][kind] = relative
     gauntlet = gauntlet_report.build(results, reg)
-    gauntlet_plots, gauntlet_files = {}, {}
+    gauntlet_plots: dict[str, dict[str, bytes]] = {}  # data set -> kind -> PNG
+    gauntlet_files: dict[str, dict[str, str]] = {}  # data set -> kind -> its file, relative to the leaderboard
     if gauntlet:
         for name in gauntlet["columns"]:
-            matrix = gauntlet_report.plot(gauntlet, name)
-            if matrix:
-                gauntlet_plots[name], gauntlet_files[name] = matrix, f"plots/gauntlet-{name}.png"
-                atomic_write_bytes(out / gauntlet_files[name], matrix)
+            for kind, payload in gauntlet_report.plots(gauntlet, name).items():
+                relative = f"plots/gauntlet-{name}-{kind}.png"
+                atomic_write_bytes(out / relative, payload)
+                gauntlet_plots.setdefault(name, {})[kind] = payload
+                gauntlet_files.setdefault(name, {})[kind] = relative
         written["gauntlet"] = out / "gauntlet.json"
         atomic_write_json(written["gauntlet"], gauntlet["entries"])
         board["gauntlet"] = {"entries": "gauntlet.json", "ladders": gauntlet["ladders"], "plots": gauntlet_files,
