@@ -308,9 +308,11 @@ def _power_plot(gauntlet: dict, dataset: str) -> bytes | None:
                           key=lambda ladder: -sum(p or 0 for p in ladder["power"]))
         for index, ladder in enumerate(catching[:POWER_LINES]):
             _errorbars(axes, found[ladder["score"], adversary], "os^Dvx"[index % 6], ladder["label"])
-        strengths = each[0]["strengths"]
+        strengths = sorted(each[0]["strengths"])
         if min(strengths) > 0 and max(strengths) >= 10 * min(strengths):
             axes.set_xscale("log")
+            axes.minorticks_off()  # the strengths themselves are the ticks: 10^-1.3 says less than 0.05
+        axes.set_xticks(strengths, [f"{s:g}" for s in strengths])
         more = len(catching) - POWER_LINES
         note = (" (no score detects it)" if not catching else
                 f" (+{more} more scores detect it)" if more > 0 else "")
