@@ -63,6 +63,7 @@ from gan_zoo.training import construct
 
 FAMILYWISE = ("report", "maxt", "bonferroni")  # what reading every score at once may cost: reported, or bounded
 DAMAGES = ("noise", "blur", "drop-modes")  # adversaries made from control items; the others are families
+DAMAGE_STRENGTHS = {"noise": "std", "blur": "std", "drop-modes": "j"}  # what a damage's strength is
 CONTROL = "control"
 HARDER = {"noise": "lower", "blur": "lower", "drop-modes": "higher", "family": "higher"}  # which way a strength
 # is harder to detect: less damage, more classes kept, a larger memorised support
@@ -93,7 +94,7 @@ def label(spec: dict) -> str:
     """How reports name one adversary at one strength, e.g. `memorizer m=25`, `noise std=0.1`."""
     if spec["kind"] == CONTROL:
         return CONTROL
-    key = spec.get("vary") or {"drop-modes": "j", "noise": "std", "blur": "std"}[spec["adversary"]]
+    key = spec.get("vary") or DAMAGE_STRENGTHS[spec["adversary"]]
     return f"{spec['adversary']} {key}={spec['strength']:g}"
 
 

@@ -21,7 +21,7 @@ import html
 import math
 
 from gan_zoo.drawing import figure_png, pyplot
-from gan_zoo.harness.gauntlet import CONTROL, entries, false_positives, ladders
+from gan_zoo.harness.gauntlet import CONTROL, DAMAGE_STRENGTHS, entries, false_positives, ladders
 from gan_zoo.harness.gauntlet import label as adversary_label
 
 RULE = ("Each cell: runs detected of runs (one per seed), the power's 95% interval, and the mean value. A run is "
@@ -316,7 +316,7 @@ def _power_plot(gauntlet: dict, dataset: str) -> bytes | None:
         more = len(catching) - POWER_LINES
         note = (" (no score detects it)" if not catching else
                 f" (+{more} more scores detect it)" if more > 0 else "")
-        _power_axes(axes, f"{adversary}{note}", each[0]["vary"] or "strength")
+        _power_axes(axes, f"{adversary}{note}", each[0]["vary"] or DAMAGE_STRENGTHS.get(adversary, "strength"))
         if catching:
             axes.legend(fontsize=6)
     figure.suptitle(f"{dataset}: the power of the scores that detect each adversary, against its strength")
