@@ -289,6 +289,12 @@ def _grid(panels: int, columns: int):
     return figure, grid
 
 
+def _titled_png(figure, title: str) -> bytes:
+    figure.suptitle(title)
+    figure.tight_layout(rect=(0, 0, 1, 1 - 0.4 / figure.get_figheight()))  # room for the title above the panels
+    return figure_png(figure)
+
+
 def _power_plot(gauntlet: dict, dataset: str) -> bytes | None:
     """One panel per adversary with several strengths: the power of the (at most POWER_LINES) scores that detect
     it at some strength, most detections first, against its strength; the dashed line is one half."""
@@ -319,9 +325,7 @@ def _power_plot(gauntlet: dict, dataset: str) -> bytes | None:
         _power_axes(axes, f"{adversary}{note}", each[0]["vary"] or DAMAGE_STRENGTHS.get(adversary, "strength"))
         if catching:
             axes.legend(fontsize=6)
-    figure.suptitle(f"{dataset}: the power of the scores that detect each adversary, against its strength")
-    figure.tight_layout()
-    return figure_png(figure)
+    return _titled_png(figure, f"{dataset}: the power of the scores that detect each adversary, against its strength")
 
 
 def _support_plot(gauntlet: dict, dataset: str) -> bytes | None:
@@ -342,6 +346,4 @@ def _support_plot(gauntlet: dict, dataset: str) -> bytes | None:
         _power_axes(axes, found[0]["label"], " / ".join(sorted({ladder["vary"] or "strength" for ladder in ladders
                                                                  if ladder["score"] == score})))
     grid.flat[0].legend(fontsize=7)
-    figure.suptitle(f"{dataset}: power (runs detected) against memorised support m")
-    figure.tight_layout()
-    return figure_png(figure)
+    return _titled_png(figure, f"{dataset}: power (runs detected) against memorised support m")
