@@ -4,7 +4,8 @@
 
 RESULTS_FOLDER is what `gan-zoo bench gauntlet-quick --out RESULTS_FOLDER` wrote. The runs are read twice: as the
 suite asked (`familywise` of its [gauntlet] table, "report" for gauntlet-quick) and with familywise = "maxt";
-printed are the held-out false-positive rates per score and for any score, and each adversary's detections.
+printed are the held-out false-positive rates per score and for any score, how many detected cells max-T keeps,
+and each adversary's detections.
 """
 
 import argparse
@@ -36,6 +37,15 @@ def main() -> None:
         rates = ", ".join(f"{row['label']} {row['flagged']}/{row['runs']}" for row in found["scores"].values())
         print(f"{name}: any score flags {found['any']['flagged']}/{found['any']['runs']} clean runs "
               f"({len(found['scores'])} scores read)\n  per score: {rates}")
+    cells = {name: {(e["adversary"], e["strength"], e["score"]): e for e in entries(runs, reg)
+                    if e["dataset"] == args.dataset} for name, runs in readings.items()}
+    per_score, maxt = cells["as the suite asked"], cells["maxt"]
+    detected = [key for key, e in per_score.items() if e["detected"]]
+    every_run = [key for key in detected if per_score[key]["hits"] == per_score[key]["runs"]]
+    print(f"\ncells detected as the suite asked: {len(detected)}, of them under max-T: "
+          f"{sum(bool(maxt[key]['detected']) for key in detected)}; detected in every run: {len(every_run)}, of them "
+          f"under max-T: {sum(bool(maxt[key]['detected']) for key in every_run)}; under max-T alone: "
+          f"{sum(bool(e['detected']) and not per_score[key]['detected'] for key, e in maxt.items())}")
     for name, runs in readings.items():
         table = [e for e in entries(runs, reg) if e["dataset"] == args.dataset]
         print(f"\n{name}: detections (runs detected / runs) per adversary and strength")
