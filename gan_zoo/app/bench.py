@@ -215,6 +215,12 @@ def read_results(out: Path) -> dict[str, dict]:
     return found
 
 
+def as_asked(results: dict[str, dict], jobs: list[dict]) -> list[dict]:
+    """The results of these jobs (`Job.to_json`), in their order, each carrying its job as the suite asks it now:
+    a result kept from an earlier run may carry another gauntlet level or familywise, which only judge it."""
+    return [{**results[job["key"]], "job": job} for job in jobs if job["key"] in results]
+
+
 def plan(suite: Suite, out: Path, retry_failed: bool) -> tuple[list[Job], dict[str, dict]]:
     """The jobs still to run, and the results already there for the suite's other jobs."""
     finished = read_results(out)

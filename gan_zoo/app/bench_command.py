@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from gan_zoo.app import gauntlet_report
-from gan_zoo.app.bench import EXECUTORS, phase_of, plan, read_results, run_jobs, store, write_suite_record
+from gan_zoo.app.bench import EXECUTORS, as_asked, phase_of, plan, read_results, run_jobs, store, write_suite_record
 from gan_zoo.app.jobs import load_suite
 from gan_zoo.app.options import DEVICE, QUIET, print_table, read_path
 from gan_zoo.app.report import FORMATS, print_summary, write_report
@@ -105,8 +105,7 @@ def _run_suite(suite, out, executor, jobs, address, retry_failed, quiet, device)
                 progress.update(len(results), status())
     finally:
         progress.close()
-    # read as the suite asks now: a result kept from an earlier run may carry another gauntlet level or familywise
-    ordered = [{**results[job.key], "job": job.to_json()} for job in suite.jobs if job.key in results]
+    ordered = as_asked(results, [job.to_json() for job in suite.jobs])
     board, written = write_report(out, ordered, suite=suite.name)
     gauntlet = gauntlet_report.build(ordered, registry())
     if gauntlet:
@@ -143,17 +142,16 @@ def report(results_dir, formats, out):
     if not (results_dir / "results").is_dir():
         raise UserError(f"{results_dir}: no results/ folder here; give the --out folder of a `gan-zoo bench` run")
     results = read_results(results_dir)
-    suite = None
+    suite, ordered = None, list(results.values())
     if (results_dir / "suite.json").exists():  # report the suite as it now stands, not results of older versions
         recorded = json.loads((results_dir / "suite.json").read_text())
         suite = recorded["name"]
-        keys = [job["key"] for job in recorded["jobs"]]
-        left_out = len(set(results) - set(keys))
+        left_out = len(set(results) - {job["key"] for job in recorded["jobs"]})
         if left_out:
             click.echo(f"{left_out} result(s) of jobs no longer in the suite left out", err=True)
-        results = {key: results[key] for key in keys if key in results}
-    if not results:
+        ordered = as_asked(results, recorded["jobs"])
+    if not ordered:
         raise UserError(f"{results_dir}: no job results yet; run `gan-zoo bench` with --out {results_dir}")
-    _, written = write_report(results_dir, list(results.values()), suite=suite, out=out, formats=chosen)
+    _, written = write_report(results_dir, ordered, suite=suite, out=out, formats=chosen)
     for path in written.values():
         click.echo(f"wrote {path}")

@@ -282,8 +282,8 @@ def _power_axes(axes, title: str, xlabel: str) -> None:
 
 def _grid(panels: int, columns: int):
     columns = min(columns, panels)
-    figure, grid = pyplot().subplots(-(-panels // columns), columns, figsize=(4 * columns, 3 * -(-panels // columns)),
-                                     squeeze=False)
+    rows = -(-panels // columns)
+    figure, grid = pyplot().subplots(rows, columns, figsize=(4 * columns, 3 * rows), squeeze=False)
     for axes in list(grid.flat)[panels:]:
         axes.axis("off")
     return figure, grid
